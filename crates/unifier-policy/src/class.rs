@@ -10,9 +10,7 @@ use crate::error::Error;
 
 /// What a statement (or a part of it) does. A statement has every class found by walking
 /// its whole AST: `INSERT INTO t SELECT ...` is `dml` and `query`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StatementClass {
     /// Reads: SELECT, VALUES, TABLE, SHOW, DESCRIBE.

@@ -6,8 +6,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sqlparser::dialect::{
     AnsiDialect, BigQueryDialect, ClickHouseDialect, DatabricksDialect, Dialect, DuckDbDialect,
-    GenericDialect, HiveDialect, MsSqlDialect, MySqlDialect, PostgreSqlDialect,
-    RedshiftSqlDialect, SQLiteDialect, SnowflakeDialect,
+    GenericDialect, HiveDialect, MsSqlDialect, MySqlDialect, PostgreSqlDialect, RedshiftSqlDialect,
+    SQLiteDialect, SnowflakeDialect,
 };
 
 use crate::error::Error;
@@ -15,7 +15,9 @@ use crate::error::Error;
 /// A sqlparser dialect that a [`PolicyProfile`](crate::PolicyProfile) reads or writes.
 ///
 /// The names are the lowercase names used in TOML profiles and on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SqlDialect {
     /// sqlparser's generic dialect: what DataFusion parses by default.
@@ -151,9 +153,15 @@ mod tests {
     fn names_round_trip_through_from_str() {
         for d in SqlDialect::ALL {
             assert_eq!(d.name().parse::<SqlDialect>().unwrap(), d);
-            assert_eq!(d.to_string().to_uppercase().parse::<SqlDialect>().unwrap(), d);
+            assert_eq!(
+                d.to_string().to_uppercase().parse::<SqlDialect>().unwrap(),
+                d
+            );
         }
-        assert_eq!("postgres".parse::<SqlDialect>().unwrap(), SqlDialect::Postgresql);
+        assert_eq!(
+            "postgres".parse::<SqlDialect>().unwrap(),
+            SqlDialect::Postgresql
+        );
     }
 
     #[test]

@@ -62,7 +62,9 @@ impl Error {
     }
 
     pub(crate) fn sql(error: SqlError) -> Self {
-        Error::Sql { errors: vec![error] }
+        Error::Sql {
+            errors: vec![error],
+        }
     }
 }
 
@@ -123,7 +125,12 @@ pub struct SqlError {
 }
 
 impl SqlError {
-    pub(crate) fn new(code: ErrorCode, message: impl Into<String>, sql: &str, position: Position) -> Self {
+    pub(crate) fn new(
+        code: ErrorCode,
+        message: impl Into<String>,
+        sql: &str,
+        position: Position,
+    ) -> Self {
         SqlError {
             code,
             message: message.into(),

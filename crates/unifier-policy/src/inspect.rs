@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    CopyTarget, Delete, Expr, FromTable, LimitClause, ObjectName, Query, Select, SetExpr,
-    Spanned, SqlOption, Statement, TableFactor, Update, Value, ValueWithSpan, Visit, Visitor,
+    CopyTarget, Delete, Expr, FromTable, LimitClause, ObjectName, Query, Select, SetExpr, Spanned,
+    SqlOption, Statement, TableFactor, Update, Value, ValueWithSpan, Visit, Visitor,
 };
 
 use crate::ast::{CopySource, PolicyStatement};
@@ -111,7 +111,12 @@ impl Walker {
         });
     }
 
-    fn unsupported(&mut self, construct: UnsupportedConstruct, detail: String, at: Option<Position>) {
+    fn unsupported(
+        &mut self,
+        construct: UnsupportedConstruct,
+        detail: String,
+        at: Option<Position>,
+    ) {
         self.findings
             .unsupported
             .push((construct, detail, at.unwrap_or(self.fallback)));
@@ -195,7 +200,9 @@ impl Walker {
                 "ATTACH",
                 start_of(database_path.span),
             ),
-            Statement::LoadData { inpath, .. } => self.access(inpath.clone(), "LOAD DATA INPATH", None),
+            Statement::LoadData { inpath, .. } => {
+                self.access(inpath.clone(), "LOAD DATA INPATH", None)
+            }
             Statement::ExportData(export) => {
                 let uri = export.options.iter().find_map(|option| match option {
                     SqlOption::KeyValue { key, value } if key.value.eq_ignore_ascii_case("uri") => {
@@ -203,7 +210,11 @@ impl Walker {
                     }
                     _ => None,
                 });
-                self.access(uri.unwrap_or_else(|| "export".to_owned()), "EXPORT DATA", None);
+                self.access(
+                    uri.unwrap_or_else(|| "export".to_owned()),
+                    "EXPORT DATA",
+                    None,
+                );
             }
             Statement::CreateStage { stage_params, .. } => {
                 if let Some(url) = &stage_params.url {
@@ -237,7 +248,10 @@ impl Walker {
                 self.unsupported(unsupported::UPDATE_FROM, String::new(), None)
             }
             Statement::Delete(Delete {
-                tables, from, using, ..
+                tables,
+                from,
+                using,
+                ..
             }) => {
                 let from = match from {
                     FromTable::WithFromKeyword(v) | FromTable::WithoutKeyword(v) => v,
@@ -395,6 +409,8 @@ impl Walker {
             .map(|ident| ident.value.to_lowercase())
             .unwrap_or_else(|| full.clone());
         let at = start_of(name.span());
-        self.findings.functions.push((full, last, at.unwrap_or(self.fallback)));
+        self.findings
+            .functions
+            .push((full, last, at.unwrap_or(self.fallback)));
     }
 }

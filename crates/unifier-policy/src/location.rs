@@ -138,7 +138,9 @@ mod tests {
         ] {
             assert!(looks_like_location(name), "{name}");
         }
-        for name in ["orders", "lineitem", "my_table", "t1", "parquet", ".parquet"] {
+        for name in [
+            "orders", "lineitem", "my_table", "t1", "parquet", ".parquet",
+        ] {
             assert!(!looks_like_location(name), "{name}");
         }
     }
@@ -153,7 +155,10 @@ mod tests {
         assert!(!is_allowed("/data/../etc/passwd", &data));
         assert!(!is_allowed("/database/x", &data));
         assert!(!is_allowed("/etc", &data));
-        assert!(!is_allowed("data/x", &data), "relative is not under an absolute prefix");
+        assert!(
+            !is_allowed("data/x", &data),
+            "relative is not under an absolute prefix"
+        );
         assert!(!is_allowed("/../data/x", &data));
     }
 

@@ -111,14 +111,13 @@ pub(crate) fn parse_script(
 
     // Bracket nesting is checked on the tokens, before any recursive descent: 100,000
     // nested parentheses fail here, in a loop, with the position of the first one too many.
-    check_bracket_depth(&tokens, max_depth)
-        .map_err(|position| {
-            error(
-                ErrorCode::TooDeep,
-                format!("brackets nest deeper than max_depth = {max_depth}"),
-                position,
-            )
-        })?;
+    check_bracket_depth(&tokens, max_depth).map_err(|position| {
+        error(
+            ErrorCode::TooDeep,
+            format!("brackets nest deeper than max_depth = {max_depth}"),
+            position,
+        )
+    })?;
 
     let mut parser = Parser::new(dialect)
         .with_tokens_with_locations(tokens)
@@ -192,7 +191,9 @@ fn check_bracket_depth(tokens: &[TokenWithSpan], max_depth: usize) -> Result<(),
             Token::LParen | Token::LBracket | Token::LBrace => {
                 depth += 1;
                 if depth > max_depth {
-                    return Err(Position::from_location(token.span.start).unwrap_or(Position::START));
+                    return Err(
+                        Position::from_location(token.span.start).unwrap_or(Position::START)
+                    );
                 }
             }
             Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
@@ -327,7 +328,9 @@ impl StatementParser<'_, '_> {
     }
 
     fn parse_sql_statement(&mut self) -> PResult<PolicyStatement> {
-        Ok(PolicyStatement::Sql(Box::new(self.parser.parse_statement()?)))
+        Ok(PolicyStatement::Sql(Box::new(
+            self.parser.parse_statement()?,
+        )))
     }
 
     fn parse_create(&mut self) -> PResult<PolicyStatement> {
@@ -462,7 +465,9 @@ impl StatementParser<'_, '_> {
             let name = option.name.value.to_ascii_lowercase();
             let arg = option.arg.as_ref();
             let ok = match name.as_str() {
-                "analyze" | "verbose" | "timing" | "summary" | "costs" => utility_bool(arg).is_some(),
+                "analyze" | "verbose" | "timing" | "summary" | "costs" => {
+                    utility_bool(arg).is_some()
+                }
                 "format" => utility_text(arg)
                     .is_some_and(|f| EXPLAIN_FORMATS.contains(&f.to_lowercase().as_str())),
                 "level" => utility_text(arg)
@@ -538,9 +543,9 @@ impl StatementParser<'_, '_> {
             .parse_one_of_keywords(&[Keyword::TEMP, Keyword::TEMPORARY])
             .is_some();
         self.parser.expect_keyword(Keyword::TABLE)?;
-        let if_not_exists = self
-            .parser
-            .parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+        let if_not_exists =
+            self.parser
+                .parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
         if if_not_exists && or_replace {
             return Err(self.fail("'IF NOT EXISTS' cannot coexist with 'REPLACE'"));
         }
@@ -693,7 +698,10 @@ impl StatementParser<'_, '_> {
             } else {
                 None
             };
-            let nulls_first = if self.parser.parse_keywords(&[Keyword::NULLS, Keyword::FIRST]) {
+            let nulls_first = if self
+                .parser
+                .parse_keywords(&[Keyword::NULLS, Keyword::FIRST])
+            {
                 Some(true)
             } else if self.parser.parse_keywords(&[Keyword::NULLS, Keyword::LAST]) {
                 Some(false)

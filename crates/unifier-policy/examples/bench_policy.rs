@@ -1,0 +1,78 @@
+//! `cargo xtask bench policy`: the cost of the full policy check (parse + classify + gate +
+//! fingerprint) of the 22 TPC-H queries, against sqlparser's bare parse of the same text,
+//! both measured in this run. Prints both and the ratio (target: ratio <= 1.5).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use unifier_policy::sqlparser::dialect::GenericDialect;
+use unifier_policy::sqlparser::parser::Parser;
+use unifier_policy::{Policy, Preset};
+
+const ROUNDS: usize = 15;
+const ITERATIONS: usize = 40;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/tpch/queries");
+    let queries: Vec<String> = (1..=22)
+        .map(|n| std::fs::read_to_string(format!("{dir}/q{n}.sql")))
+        .collect::<Result<_, _>>()?;
+    let policy = Policy::new(Preset::ReadOnly.profile())?;
+    for q in &queries {
+        let report = policy.check(q)?;
+        assert!(report.verdict.is_allow(), "{:?}", report.verdict);
+    }
+
+    let bare = || {
+        for q in &queries {
+            black_box(Parser::parse_sql(&GenericDialect {}, black_box(q)).unwrap());
+        }
+    };
+    let full = || {
+        for q in &queries {
+            black_box(policy.check(black_box(q)).unwrap());
+        }
+    };
+    // Warm up, then alternate the two so drift on the machine hits both alike.
+    for _ in 0..ITERATIONS {
+        bare();
+        full();
+    }
+    let (mut bare_samples, mut full_samples) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        for _ in 0..ITERATIONS {
+            bare();
+        }
+        bare_samples.push(start.elapsed() / ITERATIONS as u32);
+        let start = Instant::now();
+        for _ in 0..ITERATIONS {
+            full();
+        }
+        full_samples.push(start.elapsed() / ITERATIONS as u32);
+    }
+    let bare = median(bare_samples);
+    let full = median(full_samples);
+    let ratio = full.as_secs_f64() / bare.as_secs_f64();
+    println!(
+        "bench policy: 22 TPC-H queries per iteration, median of {ROUNDS} rounds x {ITERATIONS} iterations"
+    );
+    println!(
+        "  baseline  sqlparser parse (generic)              {:>10.1} us",
+        bare.as_secs_f64() * 1e6
+    );
+    println!(
+        "  unifier   parse+classify+gate+fingerprint        {:>10.1} us",
+        full.as_secs_f64() * 1e6
+    );
+    println!(
+        "  ratio     {ratio:.2} (target <= 1.50) {}",
+        if ratio <= 1.5 { "ok" } else { "OVER TARGET" }
+    );
+    Ok(())
+}

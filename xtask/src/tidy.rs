@@ -1,0 +1,129 @@
+//! `cargo xtask tidy`: source-file hygiene, also run as a test.
+//!
+//! - every `.rs` file starts with a `//!` line saying what it is;
+//! - no debugging or placeholder macros outside tests.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+/// Macros that must not be left in library or binary code (built so this file does not
+/// match itself).
+fn banned_macros() -> [String; 3] {
+    ["dbg", "todo", "unimplemented"].map(|name| format!("{name}!("))
+}
+
+pub(crate) fn run(root: &Path) -> Result<()> {
+    let problems = check_tree(root);
+    if problems.is_empty() {
+        eprintln!("tidy: source files are in order");
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("tidy: {problem}");
+    }
+    bail!("{} tidy problem(s)", problems.len())
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path.is_dir() {
+            if name != "target" && !name.starts_with('.') {
+                rust_files(&path, out);
+            }
+        } else if name.ends_with(".rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn check_tree(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for dir in ["crates", "xtask", "tests"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    files.sort();
+    let mut problems = Vec::new();
+    for file in files {
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        match std::fs::read_to_string(&file) {
+            Ok(text) => problems.extend(check_file(&shown, &text)),
+            Err(e) => problems.push(format!("{shown}: cannot read: {e}")),
+        }
+    }
+    problems
+}
+
+/// The problems of one file; `shown` is its path relative to the workspace root.
+fn check_file(shown: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !text.starts_with("//!") {
+        problems.push(format!(
+            "{shown}:1: the file must start with a `//!` line that says what it is"
+        ));
+    }
+    let is_test_file = shown
+        .split('/')
+        .any(|part| part == "tests" || part == "benches");
+    if is_test_file {
+        return problems;
+    }
+    let banned = banned_macros();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("#[cfg(test)]") {
+            break;
+        }
+        let code = line.split("//").next().unwrap_or("");
+        for pattern in &banned {
+            if code.contains(pattern.as_str()) {
+                problems.push(format!(
+                    "{shown}:{}: `{}` left in non-test code",
+                    number + 1,
+                    pattern.trim_end_matches('(')
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workspace_is_tidy() {
+        let problems = check_tree(&crate::workspace_root());
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn missing_header_and_banned_macros_are_found() {
+        let source = format!("fn main() {{ {}1); }}\n", banned_macros()[0]);
+        let problems = check_file("crates/x/src/main.rs", &source);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("crates/x/src/main.rs:1"));
+        assert!(problems[1].contains("dbg!"));
+    }
+
+    #[test]
+    fn tests_may_use_them() {
+        let source = format!(
+            "//! t\n#[cfg(test)]\nmod t {{ fn f() {{ {}) }} }}\n",
+            banned_macros()[1]
+        );
+        assert!(check_file("crates/x/src/lib.rs", &source).is_empty());
+        let source = format!("//! t\nfn f() {{ {}) }}\n", banned_macros()[2]);
+        assert!(check_file("crates/x/tests/it/main.rs", &source).is_empty());
+    }
+}
