@@ -314,9 +314,9 @@ impl Visitor for Walker {
 
     fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<Position> {
         let at = start_of(select.select_token.0.span);
-        if let Some(into) = &select.into {
+        if select.into.is_some() {
+            // SELECT INTO creates a table.
             self.findings.classes.insert(StatementClass::Ddl);
-            let _ = into;
         }
         let checks = [
             (select.top.is_some(), unsupported::TOP),

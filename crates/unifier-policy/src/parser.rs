@@ -119,6 +119,14 @@ pub(crate) fn parse_script(
         )
     })?;
 
+    // Errors at the end of input point just after the last token, not at trailing blanks.
+    let eof = tokens
+        .iter()
+        .rev()
+        .find(|t| !matches!(t.token, Token::Whitespace(_)))
+        .and_then(|t| Position::from_location(t.span.end))
+        .unwrap_or_else(|| Position::end_of(sql));
+
     let mut parser = Parser::new(dialect)
         .with_tokens_with_locations(tokens)
         .with_recursion_limit(max_depth.saturating_add(PARSER_DEPTH_SLACK));
@@ -126,6 +134,7 @@ pub(crate) fn parse_script(
         parser: &mut parser,
         supports_utility_options: dialect.supports_explain_with_utility_options(),
         max_depth,
+        eof,
     };
 
     let mut statements = Vec::new();
@@ -138,7 +147,7 @@ pub(crate) fn parse_script(
         if state.parser.peek_token_ref().token == Token::EOF {
             break;
         }
-        let position = state.next_position(sql);
+        let position = state.next_position();
         let result = if expecting_delimiter {
             Err(state.expected("end of statement"))
         } else {
@@ -153,7 +162,7 @@ pub(crate) fn parse_script(
                 expecting_delimiter = true;
             }
             Err(failure) => {
-                let at = failure.position.unwrap_or_else(|| state.next_position(sql));
+                let at = failure.position.unwrap_or_else(|| state.next_position());
                 errors.push(SqlError::new(failure.code, failure.message, sql, at));
                 if !collect {
                     break;
@@ -264,12 +273,13 @@ struct StatementParser<'p, 'a> {
     parser: &'p mut Parser<'a>,
     supports_utility_options: bool,
     max_depth: usize,
+    /// Just after the last token: where "found: EOF" errors point.
+    eof: Position,
 }
 
 impl StatementParser<'_, '_> {
-    fn next_position(&self, sql: &str) -> Position {
-        Position::from_location(self.parser.peek_token_ref().span.start)
-            .unwrap_or_else(|| Position::end_of(sql))
+    fn next_position(&self) -> Position {
+        Position::from_location(self.parser.peek_token_ref().span.start).unwrap_or(self.eof)
     }
 
     fn fail(&self, message: impl Into<String>) -> ParseFailure {
