@@ -12,6 +12,7 @@ use SqlDialect::{
 
 /// `expect` is `allow <classes>`, `deny <codes> | <classes>` or `error <code>`, with
 /// comma-separated lists in sorted order.
+#[rustfmt::skip]
 pub(crate) const CASES: &[(SqlDialect, Preset, &str, &str)] = &[
     // Benign queries: CTEs, subqueries, windows, set operations.
     (G, R, "SELECT 1", "allow query"),
@@ -146,8 +147,12 @@ fn describe(result: &Result<unifier_policy::PolicyReport, unifier_policy::Error>
             if report.verdict.is_allow() {
                 format!("allow {}", classes.join(","))
             } else {
-                let mut codes: Vec<&str> =
-                    report.verdict.violations().iter().map(|v| v.code.as_str()).collect();
+                let mut codes: Vec<&str> = report
+                    .verdict
+                    .violations()
+                    .iter()
+                    .map(|v| v.code.as_str())
+                    .collect();
                 codes.sort();
                 codes.dedup();
                 format!("deny {} | {}", codes.join(","), classes.join(","))
@@ -162,15 +167,25 @@ fn describe(result: &Result<unifier_policy::PolicyReport, unifier_policy::Error>
 
 #[test]
 fn every_case_gets_its_verdict() {
-    assert!(CASES.len() >= 80, "the table must keep at least 80 statements");
+    assert!(
+        CASES.len() >= 80,
+        "the table must keep at least 80 statements"
+    );
     let mut failures = Vec::new();
     for (dialect, preset, sql, expect) in CASES {
         let got = describe(&policy(*preset, *dialect).check(sql));
         if got != *expect {
-            failures.push(format!("{dialect} {preset} `{sql}`\n   expected: {expect}\n   got:      {got}"));
+            failures.push(format!(
+                "{dialect} {preset} `{sql}`\n   expected: {expect}\n   got:      {got}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -181,7 +196,11 @@ fn every_violation_and_error_has_a_position_inside_the_input() {
             line >= 1
                 && (line as usize) <= lines.len().max(1)
                 && column >= 1
-                && column as usize <= lines.get(line as usize - 1).map_or(0, |l| l.chars().count()) + 1
+                && column as usize
+                    <= lines
+                        .get(line as usize - 1)
+                        .map_or(0, |l| l.chars().count())
+                        + 1
         };
         match policy(*preset, *dialect).check(sql) {
             Ok(report) => {

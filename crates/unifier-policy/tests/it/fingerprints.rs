@@ -46,7 +46,10 @@ fn equal_across_whitespace_comments_keyword_and_identifier_case() {
 fn different_when_a_literal_or_quoted_identifier_changes() {
     let pairs = [
         ("SELECT a FROM t WHERE a = 1", "SELECT a FROM t WHERE a = 2"),
-        ("SELECT a FROM t WHERE b = 'x'", "SELECT a FROM t WHERE b = 'X'"),
+        (
+            "SELECT a FROM t WHERE b = 'x'",
+            "SELECT a FROM t WHERE b = 'X'",
+        ),
         ("SELECT \"A\" FROM t", "SELECT \"a\" FROM t"),
         ("SELECT a FROM \"T\"", "SELECT a FROM t"),
         ("SELECT a FROM t", "SELECT b FROM t"),
@@ -64,7 +67,10 @@ fn different_when_a_literal_or_quoted_identifier_changes() {
 fn fingerprints_are_lowercase_sha256_hex() {
     let fp = fingerprint("SELECT 1");
     assert_eq!(fp.len(), 64);
-    assert!(fp.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert!(
+        fp.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
 }
 
 #[test]

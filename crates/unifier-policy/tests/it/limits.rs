@@ -27,7 +27,10 @@ fn too_long_points_at_the_limit() {
         ..PolicyProfile::default()
     })
     .unwrap();
-    assert_eq!(error_of(&policy, "SELECT a,\n b, c, d FROM t"), (ErrorCode::TooLong, 2, 7));
+    assert_eq!(
+        error_of(&policy, "SELECT a,\n b, c, d FROM t"),
+        (ErrorCode::TooLong, 2, 7)
+    );
     assert!(policy.check("SELECT 1").is_ok());
 }
 
@@ -57,13 +60,20 @@ fn deep_trees_without_brackets_are_too_deep_not_a_crash() {
             format!("SELECT {}1", "- ".repeat(100_000)),
             vec!["SELECT 1"; 50_000].join(" UNION ALL "),
             format!("{}SELECT 1", "EXPLAIN ".repeat(10_000)),
-            format!("SELECT {}1{}", "CASE WHEN a THEN ".repeat(5_000), " END".repeat(5_000)),
+            format!(
+                "SELECT {}1{}",
+                "CASE WHEN a THEN ".repeat(5_000),
+                " END".repeat(5_000)
+            ),
         ];
         let got: Vec<ErrorCode> = cases.iter().map(|sql| error_of(&policy, sql).0).collect();
         // sqlparser backtracks over `NOT` and `CASE`, so its recursion limit surfaces as a parse error
         // there; what matters is that it is an error and not a crash.
         use ErrorCode::{ParseError, TooDeep};
-        assert_eq!(got, [TooDeep, ParseError, TooDeep, TooDeep, TooDeep, ParseError]);
+        assert_eq!(
+            got,
+            [TooDeep, ParseError, TooDeep, TooDeep, TooDeep, ParseError]
+        );
     });
 }
 
@@ -81,15 +91,24 @@ fn parse_errors_have_positions_and_carets() {
     let policy = policy(Preset::ReadOnly, SqlDialect::Generic);
     let error = policy.check("SELECT a\nFROM t\nWHERE").unwrap_err();
     let e = &error.sql_errors()[0];
-    assert_eq!((e.code, e.position.line, e.position.column), (ErrorCode::ParseError, 3, 6));
+    assert_eq!(
+        (e.code, e.position.line, e.position.column),
+        (ErrorCode::ParseError, 3, 6)
+    );
     insta::assert_snapshot!(e.snippet, @r"
       |
     3 | WHERE
       |      ^
     ");
-    assert_eq!(error_of(&policy, "SELECT 'abc"), (ErrorCode::ParseError, 1, 8));
+    assert_eq!(
+        error_of(&policy, "SELECT 'abc"),
+        (ErrorCode::ParseError, 1, 8)
+    );
     assert_eq!(error_of(&policy, "   "), (ErrorCode::ParseError, 1, 4));
-    assert_eq!(error_of(&policy, "SELECT 1 SELECT 2"), (ErrorCode::ParseError, 1, 10));
+    assert_eq!(
+        error_of(&policy, "SELECT 1 SELECT 2"),
+        (ErrorCode::ParseError, 1, 10)
+    );
 }
 
 #[test]
@@ -119,7 +138,13 @@ fn max_statements_counts_statements_not_semicolons() {
         ..PolicyProfile::default()
     })
     .unwrap();
-    assert!(policy.check("SELECT 1;; SELECT 2;").unwrap().verdict.is_allow());
+    assert!(
+        policy
+            .check("SELECT 1;; SELECT 2;")
+            .unwrap()
+            .verdict
+            .is_allow()
+    );
     let report = policy.check("SELECT 1; SELECT 2;\n SELECT 3").unwrap();
     let v = &report.verdict.violations()[0];
     assert_eq!((v.position.line, v.position.column), (2, 2));

@@ -35,7 +35,11 @@ fn allowed_locations_are_prefixes_after_normalization() {
         "CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION ('/data/a', '/tmp/b')",
     ];
     for sql in denied {
-        assert_eq!(codes(&policy, sql), [ViolationCode::ExternalAccess], "{sql}");
+        assert_eq!(
+            codes(&policy, sql),
+            [ViolationCode::ExternalAccess],
+            "{sql}"
+        );
     }
 }
 
@@ -55,13 +59,24 @@ fn denied_functions_match_bare_and_qualified_names_in_any_case() {
         ..Preset::ReadOnly.profile()
     })
     .unwrap();
-    let report = policy.check("SELECT a FROM t WHERE pg_sleep(1) IS NULL").unwrap();
+    let report = policy
+        .check("SELECT a FROM t WHERE pg_sleep(1) IS NULL")
+        .unwrap();
     let v = &report.verdict.violations()[0];
     assert_eq!(v.code, ViolationCode::FunctionDenied);
     assert_eq!((v.position.line, v.position.column), (1, 23));
-    assert_eq!(codes(&policy, "SELECT Sys.Exec('x')"), [ViolationCode::FunctionDenied]);
-    assert_eq!(codes(&policy, "SELECT (SELECT max(pg_catalog.pg_sleep(1)))"), [ViolationCode::FunctionDenied]);
-    assert_eq!(codes(&policy, "SELECT * FROM pg_sleep(1)"), [ViolationCode::FunctionDenied]);
+    assert_eq!(
+        codes(&policy, "SELECT Sys.Exec('x')"),
+        [ViolationCode::FunctionDenied]
+    );
+    assert_eq!(
+        codes(&policy, "SELECT (SELECT max(pg_catalog.pg_sleep(1)))"),
+        [ViolationCode::FunctionDenied]
+    );
+    assert_eq!(
+        codes(&policy, "SELECT * FROM pg_sleep(1)"),
+        [ViolationCode::FunctionDenied]
+    );
     assert!(codes(&policy, "SELECT sleep(1), exec(2)").is_empty());
 }
 
@@ -78,7 +93,10 @@ fn unsupported_level_raise_warn_ignore() {
         .unwrap()
     };
     let raise = with(UnsupportedLevel::Raise);
-    assert_eq!(raise.verdict.violations()[0].code, ViolationCode::Unsupported);
+    assert_eq!(
+        raise.verdict.violations()[0].code,
+        ViolationCode::Unsupported
+    );
     assert!(raise.verdict.violations()[0].message.contains("[fetch]"));
     let warn = with(UnsupportedLevel::Warn);
     assert!(warn.verdict.is_allow());
@@ -92,6 +110,10 @@ fn every_unsupported_row_is_documented() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/policy.md"))
         .expect("docs/policy.md");
     for row in unifier_policy::UNSUPPORTED {
-        assert!(doc.contains(&format!("`{}`", row.id)), "docs/policy.md misses `{}`", row.id);
+        assert!(
+            doc.contains(&format!("`{}`", row.id)),
+            "docs/policy.md misses `{}`",
+            row.id
+        );
     }
 }

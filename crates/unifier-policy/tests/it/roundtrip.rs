@@ -8,12 +8,19 @@ use crate::policy;
 fn assert_round_trip(dialect: SqlDialect, sql: &str) {
     let policy = policy(Preset::Admin, dialect);
     let Ok(first) = policy.check(sql) else { return };
-    let second = policy
-        .check(&first.canonical_sql)
-        .unwrap_or_else(|e| panic!("{dialect}: canonical `{}` of `{sql}` does not parse: {e}", first.canonical_sql));
+    let second = policy.check(&first.canonical_sql).unwrap_or_else(|e| {
+        panic!(
+            "{dialect}: canonical `{}` of `{sql}` does not parse: {e}",
+            first.canonical_sql
+        )
+    });
     assert_eq!(first.statements.len(), second.statements.len(), "{sql}");
     for (a, b) in first.statements.iter().zip(&second.statements) {
-        assert_eq!(a.statement, b.statement, "{dialect}: `{sql}` -> `{}`", a.canonical_sql);
+        assert_eq!(
+            a.statement, b.statement,
+            "{dialect}: `{sql}` -> `{}`",
+            a.canonical_sql
+        );
         assert_eq!(a.canonical_sql, b.canonical_sql);
     }
     assert_eq!(first.ast_fingerprint, second.ast_fingerprint, "{sql}");
