@@ -108,10 +108,10 @@ impl Policy {
             return Err(Error::Sql { errors });
         }
 
-        Ok(self.decide(parsed, findings))
+        Ok(self.decide(sql, parsed, findings))
     }
 
-    fn decide(&self, parsed: Vec<Parsed>, findings: Vec<Findings>) -> PolicyReport {
+    fn decide(&self, sql: &str, parsed: Vec<Parsed>, findings: Vec<Findings>) -> PolicyReport {
         let profile = &self.profile;
         let mut violations = Vec::new();
         let mut warnings = Vec::new();
@@ -129,7 +129,7 @@ impl Policy {
         }
 
         for (statement, found) in parsed.iter().zip(&findings) {
-            self.gate_statement(statement, found, &mut violations, &mut warnings);
+            self.gate_statement(sql, statement, found, &mut violations, &mut warnings);
         }
 
         let mut classes = BTreeSet::new();
@@ -175,6 +175,7 @@ impl Policy {
 
     fn gate_statement(
         &self,
+        sql: &str,
         statement: &Parsed,
         found: &Findings,
         violations: &mut Vec<Violation>,
@@ -209,10 +210,20 @@ impl Policy {
             } else {
                 continue;
             };
+            // sqlparser keeps no position for some of these (quoted table names, LOCATION,
+            // COPY targets): find the text itself after the statement's start.
+            let position = if access.position == statement.position {
+                let from = statement.position.byte_offset(sql);
+                sql[from..]
+                    .find(access.location.as_str())
+                    .map_or(access.position, |at| Position::at_byte(sql, from + at))
+            } else {
+                access.position
+            };
             violations.push(Violation {
                 code: ViolationCode::ExternalAccess,
                 message,
-                position: access.position,
+                position,
             });
         }
         for (full, last, position) in &found.functions {

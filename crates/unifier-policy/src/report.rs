@@ -43,6 +43,21 @@ impl Position {
         Position { line, column }
     }
 
+    /// The byte offset of this position in `sql` (clamped to the end).
+    pub fn byte_offset(&self, sql: &str) -> usize {
+        let mut line_start = 0;
+        for _ in 1..self.line {
+            match sql[line_start..].find('\n') {
+                Some(newline) => line_start += newline + 1,
+                None => return sql.len(),
+            }
+        }
+        sql[line_start..]
+            .char_indices()
+            .nth(self.column.saturating_sub(1) as usize)
+            .map_or(sql.len(), |(i, _)| line_start + i)
+    }
+
     /// The position just after the last character of `sql`.
     pub fn end_of(sql: &str) -> Position {
         Position::at_byte(sql, sql.len())
@@ -217,4 +232,43 @@ pub struct PolicyReport {
     pub read_dialect: SqlDialect,
     /// The dialect the canonical SQL is written in.
     pub write_dialect: SqlDialect,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_offsets_and_positions_agree() {
+        let sql = "SELECT 'é',\n  b\r\nFROM t";
+        for byte in (0..=sql.len()).filter(|b| sql.is_char_boundary(*b)) {
+            let position = Position::at_byte(sql, byte);
+            assert_eq!(position.byte_offset(sql), byte, "{position}");
+        }
+        assert_eq!(Position::at_byte(sql, 15), Position { line: 2, column: 3 });
+        assert_eq!(Position::end_of(""), Position::START);
+    }
+
+    #[test]
+    fn snippets_cut_long_lines_around_the_caret() {
+        let line = format!("SELECT {} FROM t", "x, ".repeat(200));
+        let snippet = caret_snippet(
+            &line,
+            Position {
+                line: 1,
+                column: 300,
+            },
+        );
+        let lines: Vec<&str> = snippet.lines().collect();
+        assert!(
+            lines[1].starts_with("1 | ...") && lines[1].ends_with("..."),
+            "{snippet}"
+        );
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(
+            lines[1].chars().nth(caret),
+            line.chars().nth(299),
+            "{snippet}"
+        );
+    }
 }
