@@ -149,13 +149,17 @@ fn render(policy: &Policy, sql: &str, outcome: &Outcome, format: Format) -> Stri
     }
 }
 
-fn violation_json(v: &Violation) -> Value {
+fn finding_json(code: &str, message: &str, position: Position) -> Value {
     json!({
-        "code": v.code.as_str(),
-        "message": v.message,
-        "line": v.position.line,
-        "column": v.position.column,
+        "code": code,
+        "message": message,
+        "line": position.line,
+        "column": position.column,
     })
+}
+
+fn violation_json(v: &Violation) -> Value {
+    finding_json(v.code.as_str(), &v.message, v.position)
 }
 
 fn render_json(policy: &Policy, outcome: &Outcome) -> Value {
@@ -174,12 +178,10 @@ fn render_json(policy: &Policy, outcome: &Outcome) -> Value {
         Outcome::Failed(errors) => json!({
             "verdict": "error",
             "classes": [],
-            "violations": errors.iter().map(|e| json!({
-                "code": e.code.as_str(),
-                "message": e.message,
-                "line": e.position.line,
-                "column": e.position.column,
-            })).collect::<Vec<_>>(),
+            "violations": errors
+                .iter()
+                .map(|e| finding_json(e.code.as_str(), &e.message, e.position))
+                .collect::<Vec<_>>(),
             "warnings": [],
             "canonical_sql": null,
             "ast_fingerprint": null,
@@ -203,23 +205,10 @@ fn render_text(policy: &Policy, sql: &str, outcome: &Outcome) -> String {
             let verdict = report.verdict.as_str();
             let classes: Vec<&str> = report.classes.iter().map(|c| c.name()).collect();
             let header = format!("verdict: {verdict}\nclasses: {}\n", classes.join(", "));
-            for v in report.verdict.violations() {
-                finding(
-                    "violation",
-                    v.code.as_str(),
-                    &v.message,
-                    v.position,
-                    caret_snippet(sql, v.position),
-                );
-            }
-            for w in &report.warnings {
-                finding(
-                    "warning",
-                    w.code.as_str(),
-                    &w.message,
-                    w.position,
-                    caret_snippet(sql, w.position),
-                );
+            let labelled = report.verdict.violations().iter().map(|v| ("violation", v));
+            for (kind, v) in labelled.chain(report.warnings.iter().map(|w| ("warning", w))) {
+                let snippet = caret_snippet(sql, v.position);
+                finding(kind, v.code.as_str(), &v.message, v.position, snippet);
             }
             format!(
                 "{header}{out}canonical_sql: {}\nast_fingerprint: {}\npolicy_fingerprint: {}\ndialect: {dialect}\n",
