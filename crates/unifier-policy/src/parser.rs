@@ -193,20 +193,49 @@ pub(crate) fn parse_script(
 }
 
 /// Returns the position of the first opening bracket that nests deeper than `max_depth`.
+///
+/// Brackets are `(`, `[`, `{` and the `<` of a nested type (`ARRAY<`, `STRUCT<`, `MAP<`):
+/// sqlparser parses nested types by recursion its own counter does not limit.
 fn check_bracket_depth(tokens: &[TokenWithSpan], max_depth: usize) -> Result<(), Position> {
-    let mut depth = 0usize;
+    let mut brackets = 0usize;
+    let mut angles = 0usize;
+    let mut previous_keyword = Keyword::NoKeyword;
     for token in tokens {
-        match token.token {
+        let opens = match &token.token {
             Token::LParen | Token::LBracket | Token::LBrace => {
-                depth += 1;
-                if depth > max_depth {
-                    return Err(
-                        Position::from_location(token.span.start).unwrap_or(Position::START)
-                    );
-                }
+                brackets += 1;
+                true
             }
-            Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
-            _ => {}
+            Token::Lt
+                if matches!(
+                    previous_keyword,
+                    Keyword::ARRAY | Keyword::STRUCT | Keyword::MAP
+                ) =>
+            {
+                angles += 1;
+                true
+            }
+            Token::RParen | Token::RBracket | Token::RBrace => {
+                brackets = brackets.saturating_sub(1);
+                false
+            }
+            Token::Gt => {
+                angles = angles.saturating_sub(1);
+                false
+            }
+            Token::ShiftRight => {
+                angles = angles.saturating_sub(2);
+                false
+            }
+            _ => false,
+        };
+        if opens && brackets + angles > max_depth {
+            return Err(Position::from_location(token.span.start).unwrap_or(Position::START));
+        }
+        match &token.token {
+            Token::Whitespace(_) => {}
+            Token::Word(word) => previous_keyword = word.keyword,
+            _ => previous_keyword = Keyword::NoKeyword,
         }
     }
     Ok(())

@@ -47,6 +47,31 @@ fn a_hundred_thousand_nested_parentheses_are_too_deep() {
 }
 
 #[test]
+fn nested_types_and_arrays_are_too_deep_not_a_crash() {
+    on_small_stack(|| {
+        let policy = policy(Preset::ReadOnly, SqlDialect::Generic);
+        let types = format!(
+            "SELECT CAST(x AS {}INT{})",
+            "ARRAY<".repeat(20_000),
+            ">".repeat(20_000)
+        );
+        // The `(` of CAST counts too: the 64th `<` is one too many, at column 18 + 6 * 63 + 5.
+        assert_eq!(
+            error_of(&policy, &types),
+            (ErrorCode::TooDeep, 1, 18 + 6 * 63 + 5)
+        );
+        let arrays = format!("SELECT {}1{}", "ARRAY[".repeat(20_000), "]".repeat(20_000));
+        assert_eq!(error_of(&policy, &arrays).0, ErrorCode::TooDeep);
+        let path = format!("SELECT {}b", "a.".repeat(100_000));
+        assert!(policy.check(&path).is_err());
+    });
+    // Shallow nested types and comparisons are fine.
+    let policy = policy(Preset::ReadOnly, SqlDialect::Generic);
+    let sql = "SELECT CAST(x AS ARRAY<ARRAY<INT>>) FROM t WHERE a < b AND c < d AND e < f";
+    assert!(policy.check(sql).unwrap().verdict.is_allow());
+}
+
+#[test]
 fn deep_trees_without_brackets_are_too_deep_not_a_crash() {
     on_small_stack(|| {
         let policy = Policy::new(PolicyProfile {
