@@ -195,14 +195,27 @@ pub(crate) fn parse_script(
 /// Returns the position of the first opening bracket that nests deeper than `max_depth`.
 ///
 /// Brackets are `(`, `[`, `{` and the `<` of a nested type (`ARRAY<`, `STRUCT<`, `MAP<`):
-/// sqlparser parses nested types by recursion its own counter does not limit.
+/// sqlparser parses nested types by recursion its own counter does not limit. A chain of
+/// bracket groups (`a[1][1]…`, `INT[][]…`) counts as nesting too: sqlparser builds it into
+/// a nested tree (and drops it recursively when it backtracks).
 fn check_bracket_depth(tokens: &[TokenWithSpan], max_depth: usize) -> Result<(), Position> {
     let mut brackets = 0usize;
     let mut angles = 0usize;
+    let mut chain = 0usize;
     let mut previous_keyword = Keyword::NoKeyword;
+    let mut previous_closed_bracket = false;
     for token in tokens {
         let opens = match &token.token {
-            Token::LParen | Token::LBracket | Token::LBrace => {
+            Token::LBracket => {
+                brackets += 1;
+                chain = if previous_closed_bracket {
+                    chain + 1
+                } else {
+                    1
+                };
+                true
+            }
+            Token::LParen | Token::LBrace => {
                 brackets += 1;
                 true
             }
@@ -229,13 +242,15 @@ fn check_bracket_depth(tokens: &[TokenWithSpan], max_depth: usize) -> Result<(),
             }
             _ => false,
         };
-        if opens && brackets + angles > max_depth {
+        if opens && (brackets + angles > max_depth || chain > max_depth) {
             return Err(Position::from_location(token.span.start).unwrap_or(Position::START));
         }
-        match &token.token {
-            Token::Whitespace(_) => {}
-            Token::Word(word) => previous_keyword = word.keyword,
-            _ => previous_keyword = Keyword::NoKeyword,
+        if !matches!(token.token, Token::Whitespace(_)) {
+            previous_closed_bracket = token.token == Token::RBracket;
+            previous_keyword = match &token.token {
+                Token::Word(word) => word.keyword,
+                _ => Keyword::NoKeyword,
+            };
         }
     }
     Ok(())

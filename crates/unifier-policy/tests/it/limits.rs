@@ -62,12 +62,28 @@ fn nested_types_and_arrays_are_too_deep_not_a_crash() {
         );
         let arrays = format!("SELECT {}1{}", "ARRAY[".repeat(20_000), "]".repeat(20_000));
         assert_eq!(error_of(&policy, &arrays).0, ErrorCode::TooDeep);
+        for dialect in [
+            SqlDialect::Generic,
+            SqlDialect::Postgresql,
+            SqlDialect::Duckdb,
+        ] {
+            let policy = crate::policy(Preset::ReadOnly, dialect);
+            let subscripts = format!("SELECT a{}", "[1]".repeat(100_000));
+            assert_eq!(
+                error_of(&policy, &subscripts),
+                (ErrorCode::TooDeep, 1, 9 + 3 * 64)
+            );
+            let array_type = format!("SELECT CAST(x AS INT{})", "[]".repeat(100_000));
+            assert_eq!(error_of(&policy, &array_type).0, ErrorCode::TooDeep);
+        }
         let path = format!("SELECT {}b", "a.".repeat(100_000));
         assert!(policy.check(&path).is_err());
     });
     // Shallow nested types and comparisons are fine.
     let policy = policy(Preset::ReadOnly, SqlDialect::Generic);
     let sql = "SELECT CAST(x AS ARRAY<ARRAY<INT>>) FROM t WHERE a < b AND c < d AND e < f";
+    assert!(policy.check(sql).unwrap().verdict.is_allow());
+    let sql = "SELECT a[1][2][3], b[1] FROM t";
     assert!(policy.check(sql).unwrap().verdict.is_allow());
 }
 
