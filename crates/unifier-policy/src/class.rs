@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use sqlparser::ast::{DescribeAlias, Statement};
+use sqlparser::ast::Statement;
 
 use crate::error::Error;
 
@@ -102,13 +102,9 @@ pub(crate) fn class_of(statement: &Statement) -> StatementClass {
         | Statement::ShowObjects { .. }
         | Statement::ShowTables { .. }
         | Statement::ShowViews { .. }
-        | Statement::ShowCollation { .. } => C::Query,
-        // DESCRIBE <query> reads; EXPLAIN inside a sqlparser statement takes the class of
-        // what it explains, which the walk adds.
-        Statement::Explain { describe_alias, .. } => match describe_alias {
-            DescribeAlias::Describe | DescribeAlias::Desc => C::Query,
-            DescribeAlias::Explain => C::Query,
-        },
+        | Statement::ShowCollation { .. }
+        // DESCRIBE <query> reads; the explained statement adds its own class in the walk.
+        | Statement::Explain { .. } => C::Query,
         Statement::Insert(_)
         | Statement::Update(_)
         | Statement::Delete(_)

@@ -274,16 +274,15 @@ fn class_list(classes: &BTreeSet<StatementClass>) -> String {
 /// string literals and quoted identifiers keep their case.
 pub(crate) fn ast_fingerprint(canonical_sql: &str, dialect: SqlDialect) -> String {
     let brackets_quote = dialect == SqlDialect::Mssql;
-    let mut hasher = Sha256::new();
-    let mut buffer = [0u8; 4];
+    let mut normalized = String::with_capacity(canonical_sql.len());
     let mut quote: Option<char> = None;
     for c in canonical_sql.chars() {
-        let out = match quote {
+        match quote {
             Some(close) => {
                 if c == close {
                     quote = None;
                 }
-                c
+                normalized.push(c);
             }
             None => {
                 match c {
@@ -291,13 +290,11 @@ pub(crate) fn ast_fingerprint(canonical_sql: &str, dialect: SqlDialect) -> Strin
                     '[' if brackets_quote => quote = Some(']'),
                     _ => {}
                 }
-                // One lowercase char keeps the stream stable for ASCII and most scripts.
-                c.to_lowercase().next().unwrap_or(c)
+                normalized.extend(c.to_lowercase());
             }
-        };
-        hasher.update(out.encode_utf8(&mut buffer).as_bytes());
+        }
     }
-    hex(&hasher.finalize())
+    hex(&Sha256::digest(normalized.as_bytes()))
 }
 
 /// Drops statements on a thread with a large stack: an AST that failed the depth check
