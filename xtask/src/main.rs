@@ -45,9 +45,13 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
 }
 
-fn run(step: &str, mut command: Command) -> Result<()> {
+/// Runs `cargo <args>` in `root` as the CI step `step`, failing when it fails.
+fn cargo_step(root: &Path, step: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     eprintln!("==> {step}");
-    let status = command
+    let status = cargo()
+        .current_dir(root)
+        .args(args)
+        .envs(env.iter().copied())
         .status()
         .with_context(|| format!("cannot start `{step}`"))?;
     if !status.success() {
@@ -57,30 +61,32 @@ fn run(step: &str, mut command: Command) -> Result<()> {
 }
 
 fn ci(root: &Path) -> Result<()> {
-    let mut fmt = cargo();
-    fmt.current_dir(root)
-        .args(["fmt", "--all", "--", "--check"]);
-    run("cargo fmt --check", fmt)?;
-
-    let mut clippy = cargo();
-    clippy.current_dir(root).args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]);
-    run("cargo clippy -D warnings", clippy)?;
-
+    cargo_step(
+        root,
+        "cargo fmt --check",
+        &["fmt", "--all", "--", "--check"],
+        &[],
+    )?;
+    cargo_step(
+        root,
+        "cargo clippy -D warnings",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
     test(root)?;
-
-    let mut doc = cargo();
-    doc.current_dir(root)
-        .env("RUSTDOCFLAGS", "-D warnings")
-        .args(["doc", "--workspace", "--no-deps"]);
-    run("cargo doc -D warnings", doc)?;
-
+    cargo_step(
+        root,
+        "cargo doc -D warnings",
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
     eprintln!("==> deps");
     deps::run(root)?;
     eprintln!("==> tidy");
@@ -98,24 +104,19 @@ fn has_nextest() -> bool {
 
 fn test(root: &Path) -> Result<()> {
     if has_nextest() {
-        let mut nextest = cargo();
-        nextest
-            .current_dir(root)
-            .args(["nextest", "run", "--workspace", "--no-fail-fast"]);
-        run("cargo nextest run", nextest)?;
+        let nextest = ["nextest", "run", "--workspace", "--no-fail-fast"];
+        cargo_step(root, "cargo nextest run", &nextest, &[])?;
         // nextest does not run doctests.
-        let mut doctests = cargo();
-        doctests
-            .current_dir(root)
-            .args(["test", "--workspace", "--doc"]);
-        run("cargo test --doc", doctests)
+        cargo_step(
+            root,
+            "cargo test --doc",
+            &["test", "--workspace", "--doc"],
+            &[],
+        )
     } else {
         eprintln!("cargo-nextest is not installed: using cargo test");
-        let mut tests = cargo();
-        tests
-            .current_dir(root)
-            .args(["test", "--workspace", "--no-fail-fast"]);
-        run("cargo test", tests)
+        let tests = ["test", "--workspace", "--no-fail-fast"];
+        cargo_step(root, "cargo test", &tests, &[])
     }
 }
 
@@ -128,16 +129,15 @@ fn bench(root: &Path, which: &[&str]) -> Result<()> {
     for name in which {
         match *name {
             "policy" => {
-                let mut bench = cargo();
-                bench.current_dir(root).args([
+                let args = [
                     "run",
                     "--release",
                     "-p",
                     "unifier-policy",
                     "--example",
                     "bench_policy",
-                ]);
-                run("bench policy", bench)?;
+                ];
+                cargo_step(root, "bench policy", &args, &[])?;
             }
             other => bail!("unknown benchmark `{other}`: expected `policy`"),
         }

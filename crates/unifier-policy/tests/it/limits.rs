@@ -1,8 +1,8 @@
 //! Hard limits: too long, too deep, never a panic or a stack overflow.
 
-use unifier_policy::{ErrorCode, ErrorLevel, Policy, PolicyProfile, Preset, SqlDialect};
+use unifier_policy::{ErrorCode, ErrorLevel, Policy, Preset, SqlDialect};
 
-use crate::policy;
+use crate::{policy, tuned};
 
 fn error_of(policy: &Policy, sql: &str) -> (ErrorCode, u64, u64) {
     let error = policy.check(sql).expect_err("must be an error");
@@ -22,11 +22,7 @@ fn on_small_stack(f: impl FnOnce() + Send + 'static) {
 
 #[test]
 fn too_long_points_at_the_limit() {
-    let policy = Policy::new(PolicyProfile {
-        max_sql_bytes: 16,
-        ..PolicyProfile::default()
-    })
-    .unwrap();
+    let policy = tuned(Preset::ReadOnly, |p| p.max_sql_bytes = 16);
     assert_eq!(
         error_of(&policy, "SELECT a,\n b, c, d FROM t"),
         (ErrorCode::TooLong, 2, 7)
@@ -90,11 +86,7 @@ fn nested_types_and_arrays_are_too_deep_not_a_crash() {
 #[test]
 fn deep_trees_without_brackets_are_too_deep_not_a_crash() {
     on_small_stack(|| {
-        let policy = Policy::new(PolicyProfile {
-            max_sql_bytes: 64 << 20,
-            ..PolicyProfile::default()
-        })
-        .unwrap();
+        let policy = tuned(Preset::ReadOnly, |p| p.max_sql_bytes = 64 << 20);
         let cases = [
             format!("SELECT 1 WHERE {}", vec!["a = 1"; 200_000].join(" AND ")),
             format!("SELECT {}1", "NOT ".repeat(100_000)),
@@ -154,12 +146,10 @@ fn parse_errors_have_positions_and_carets() {
 
 #[test]
 fn collect_reports_every_broken_statement() {
-    let policy = Policy::new(PolicyProfile {
-        error_level: ErrorLevel::Collect,
-        max_statements: 10,
-        ..PolicyProfile::default()
-    })
-    .unwrap();
+    let policy = tuned(Preset::ReadOnly, |p| {
+        p.error_level = ErrorLevel::Collect;
+        p.max_statements = 10;
+    });
     let error = policy
         .check("SELECT 1;\nSELEC 2;\nSELECT 3;\nSELECT 1 +;\nSELECT 5")
         .unwrap_err();
@@ -174,11 +164,7 @@ fn collect_reports_every_broken_statement() {
 
 #[test]
 fn max_statements_counts_statements_not_semicolons() {
-    let policy = Policy::new(PolicyProfile {
-        max_statements: 2,
-        ..PolicyProfile::default()
-    })
-    .unwrap();
+    let policy = tuned(Preset::ReadOnly, |p| p.max_statements = 2);
     assert!(
         policy
             .check("SELECT 1;; SELECT 2;")

@@ -10,12 +10,17 @@ use unifier_policy::{Policy, PolicyProfile, Preset, SqlDialect};
 
 /// A policy from a preset, reading and writing `dialect`.
 pub(crate) fn policy(preset: Preset, dialect: SqlDialect) -> Policy {
-    Policy::new(PolicyProfile {
-        read_dialect: dialect,
-        write_dialect: dialect,
-        ..preset.profile()
+    tuned(preset, |p| {
+        p.read_dialect = dialect;
+        p.write_dialect = dialect;
     })
-    .expect("presets are valid")
+}
+
+/// A policy from a preset with some fields changed by `tune`.
+pub(crate) fn tuned(preset: Preset, tune: impl FnOnce(&mut PolicyProfile)) -> Policy {
+    let mut profile = preset.profile();
+    tune(&mut profile);
+    Policy::new(profile).expect("a valid profile")
 }
 
 /// The TPC-H query texts shipped in `testdata/`.

@@ -1,13 +1,13 @@
 //! Profile fields that the preset table does not exercise: locations, functions, levels.
 
-use unifier_policy::{Policy, PolicyProfile, Preset, UnsupportedLevel, ViolationCode};
+use unifier_policy::{Policy, Preset, UnsupportedLevel, ViolationCode};
+
+use crate::tuned;
 
 fn admin_under(locations: &[&str]) -> Policy {
-    Policy::new(PolicyProfile {
-        allowed_locations: locations.iter().map(|l| (*l).to_owned()).collect(),
-        ..Preset::Admin.profile()
+    tuned(Preset::Admin, |p| {
+        p.allowed_locations = locations.iter().map(|l| (*l).to_owned()).collect();
     })
-    .unwrap()
 }
 
 fn codes(policy: &Policy, sql: &str) -> Vec<ViolationCode> {
@@ -54,11 +54,9 @@ fn external_access_message_names_the_location_and_position() {
 
 #[test]
 fn denied_functions_match_bare_and_qualified_names_in_any_case() {
-    let policy = Policy::new(PolicyProfile {
-        denied_functions: ["PG_SLEEP".to_owned(), "sys.exec".to_owned()].into(),
-        ..Preset::ReadOnly.profile()
-    })
-    .unwrap();
+    let policy = tuned(Preset::ReadOnly, |p| {
+        p.denied_functions = ["PG_SLEEP".to_owned(), "sys.exec".to_owned()].into();
+    });
     let report = policy
         .check("SELECT a FROM t WHERE pg_sleep(1) IS NULL")
         .unwrap();
@@ -84,13 +82,9 @@ fn denied_functions_match_bare_and_qualified_names_in_any_case() {
 fn unsupported_level_raise_warn_ignore() {
     let sql = "SELECT a FROM t FETCH FIRST 1 ROWS ONLY";
     let with = |level| {
-        Policy::new(PolicyProfile {
-            unsupported_level: level,
-            ..PolicyProfile::default()
-        })
-        .unwrap()
-        .check(sql)
-        .unwrap()
+        tuned(Preset::ReadOnly, |p| p.unsupported_level = level)
+            .check(sql)
+            .unwrap()
     };
     let raise = with(UnsupportedLevel::Raise);
     assert_eq!(
