@@ -5,7 +5,7 @@
 //! cargo xtask deps           layer edges and duplicate engine versions, from cargo metadata
 //! cargo xtask tidy           source-file hygiene
 //! cargo xtask test           the tests (nextest when installed, else cargo test) + doctests
-//! cargo xtask bench policy   policy check vs bare sqlparser parse over TPC-H (release)
+//! cargo xtask bench [NAME]   release benchmarks: policy, diagnostics (all when no name)
 //! ```
 
 mod deps;
@@ -27,7 +27,7 @@ fn main() -> Result<()> {
         ["test"] => test(&root),
         ["bench", which @ ..] => bench(&root, which),
         _ => {
-            eprintln!("usage: cargo xtask <ci|deps|tidy|test|bench policy>");
+            eprintln!("usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io]>");
             std::process::exit(2);
         }
     }
@@ -120,26 +120,28 @@ fn test(root: &Path) -> Result<()> {
     }
 }
 
+/// Each benchmark and the release examples that make it up, as `(package, example)`.
+const BENCHES: &[(&str, &[(&str, &str)])] = &[
+    ("policy", &[("unifier-policy", "bench_policy")]),
+    (
+        "diagnostics",
+        &[("unifier-diagnostics", "bench_diagnostics")],
+    ),
+];
+
 fn bench(root: &Path, which: &[&str]) -> Result<()> {
-    let which = if which.is_empty() {
-        &["policy"][..]
-    } else {
-        which
-    };
+    let names: Vec<&str> = BENCHES.iter().map(|(name, _)| *name).collect();
+    let which = if which.is_empty() { &names[..] } else { which };
     for name in which {
-        match *name {
-            "policy" => {
-                let args = [
-                    "run",
-                    "--release",
-                    "-p",
-                    "unifier-policy",
-                    "--example",
-                    "bench_policy",
-                ];
-                cargo_step(root, "bench policy", &args, &[])?;
-            }
-            other => bail!("unknown benchmark `{other}`: expected `policy`"),
+        let Some((_, runs)) = BENCHES.iter().find(|(n, _)| n == name) else {
+            bail!(
+                "unknown benchmark `{name}`: expected one of {}",
+                names.join(", ")
+            );
+        };
+        for (package, example) in *runs {
+            let args = ["run", "--release", "-p", package, "--example", example];
+            cargo_step(root, &format!("bench {name} ({example})"), &args, &[])?;
         }
     }
     Ok(())

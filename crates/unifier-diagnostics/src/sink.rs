@@ -1,0 +1,116 @@
+//! The JSON-lines file sink: one file per session in a directory, read back as history.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::event::Event;
+
+/// Extension of the files the sink writes.
+const EXTENSION: &str = "jsonl";
+
+/// Appends events as JSON lines to `<dir>/events-<session>.jsonl`.
+#[derive(Debug)]
+pub(crate) struct JsonlSink {
+    path: PathBuf,
+    writer: BufWriter<File>,
+}
+
+impl JsonlSink {
+    pub(crate) fn open(dir: &Path, session_id: &str) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = dir.join(format!("events-{session_id}.{EXTENSION}"));
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Self {
+            path,
+            writer: BufWriter::new(file),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn write(&mut self, event: &Event) -> Result<()> {
+        let io = |source| Error::Io {
+            path: self.path.clone(),
+            source,
+        };
+        serde_json::to_writer(&mut self.writer, event).map_err(|e| io(e.into()))?;
+        self.writer.write_all(b"\n").map_err(io)
+    }
+
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        self.writer.flush().map_err(|source| Error::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// Events read back from a directory, and how many lines were skipped.
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    pub(crate) events: Vec<Event>,
+    /// Lines that did not parse, or were written by a newer schema version.
+    pub(crate) skipped: u64,
+}
+
+/// Reads every `*.jsonl` file in `dir` (a missing dir is empty history), oldest first.
+pub(crate) fn read_history(dir: &Path) -> Result<History> {
+    let mut history = History::default();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(history),
+        Err(source) => {
+            return Err(Error::Io {
+                path: dir.to_owned(),
+                source,
+            });
+        }
+    };
+    for entry in entries {
+        let path = entry
+            .map_err(|source| Error::Io {
+                path: dir.to_owned(),
+                source,
+            })?
+            .path();
+        if path.extension().is_none_or(|ext| ext != EXTENSION) {
+            continue;
+        }
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let reader = BufReader::new(File::open(&path).map_err(io)?);
+        for line in reader.lines() {
+            let line = line.map_err(io)?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Event>(&line) {
+                Ok(event) if event.schema_version <= event.kind().schema_version() => {
+                    history.events.push(event);
+                }
+                // A line cut short by a crash, or written by a newer unifier.
+                _ => history.skipped += 1,
+            }
+        }
+    }
+    history
+        .events
+        .sort_by_key(|e| (e.ts_us, e.session_id.clone(), e.event_id));
+    Ok(history)
+}
