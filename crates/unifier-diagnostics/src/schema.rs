@@ -20,6 +20,10 @@ pub const EVENTS_SCHEMA_VERSION: u32 = 1;
 /// Name of the table that holds every event with the common columns only.
 pub const EVENTS_TABLE: &str = "events";
 
+/// Time zone of the `ts` column: an offset, as DataFusion's `now()` uses, so the column
+/// prints and compares without a time-zone database.
+pub const UTC: &str = "+00:00";
+
 /// Metadata key under which every diagnostics schema carries its version.
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -70,7 +74,7 @@ fn common_fields() -> Vec<Field> {
         Field::new("session_id", DataType::Utf8, false),
         Field::new(
             "ts",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
             false,
         ),
         Field::new("kind", DataType::Utf8, false),
@@ -149,7 +153,7 @@ impl BatchWriter {
             event_id: UInt64Builder::with_capacity(cap),
             operation_id: UInt64Builder::with_capacity(cap),
             session_id: StringBuilder::with_capacity(cap, cap * 36),
-            ts: TimestampMicrosecondBuilder::with_capacity(cap).with_timezone("UTC"),
+            ts: TimestampMicrosecondBuilder::with_capacity(cap).with_timezone(UTC),
             kind_col: StringBuilder::with_capacity(cap, cap * 8),
             status: StringBuilder::with_capacity(cap, cap * 2),
             duration_us: UInt64Builder::with_capacity(cap),
