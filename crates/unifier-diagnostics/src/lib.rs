@@ -48,7 +48,7 @@ pub use recorder::{
 };
 pub use schema::{
     COMMON_COLUMNS, EVENTS_SCHEMA_VERSION, EVENTS_TABLE, RECORDER_SCHEMA_VERSION, RECORDER_TABLE,
-    SCHEMA_VERSION_KEY, all_schemas, events_schema, recorder_schema,
+    SCHEMA_VERSION_KEY, UTC, all_schemas, events_schema, recorder_schema,
 };
 
 /// Re-exported so users of this crate alone get the matching Arrow version.

@@ -1,0 +1,171 @@
+//! Errors of the IO adapter; every one names the dataset and the input at fault.
+
+use datafusion::error::DataFusionError;
+
+/// Result with the IO adapter [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong when registering or reading the catalog. A failed registration
+/// leaves the catalog as it was.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The name is taken and `overwrite` was not set.
+    #[error("table `{name}` is already registered; pass overwrite = true to replace it")]
+    AlreadyRegistered {
+        /// The registered name.
+        name: String,
+    },
+    /// A name that cannot be registered.
+    #[error("cannot register `{name}`: {reason}")]
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// Why not.
+        reason: String,
+    },
+    /// The location does not exist.
+    #[error("table `{name}`: location `{location}` does not exist")]
+    MissingLocation {
+        /// The dataset.
+        name: String,
+        /// The location as given.
+        location: String,
+    },
+    /// The location holds no file with the listed extension.
+    #[error("table `{name}`: no `*{extension}` files at `{location}`")]
+    NoFiles {
+        /// The dataset.
+        name: String,
+        /// The location.
+        location: String,
+        /// The extension listed.
+        extension: String,
+    },
+    /// A file is not in the declared format.
+    #[error("table `{name}`: file `{file}` is not {format}: {source}")]
+    NotFormat {
+        /// The dataset.
+        name: String,
+        /// The file.
+        file: String,
+        /// The declared format.
+        format: String,
+        /// What the reader said.
+        #[source]
+        source: DataFusionError,
+    },
+    /// Two files disagree on a column's type.
+    #[error(
+        "table `{name}`: files have conflicting schemas: column `{column}` is {left_type} in `{left}` but {right_type} in `{right}`"
+    )]
+    SchemaConflict {
+        /// The dataset.
+        name: String,
+        /// The column.
+        column: String,
+        /// The first file.
+        left: String,
+        /// Its type for the column.
+        left_type: String,
+        /// The second file.
+        right: String,
+        /// Its type for the column.
+        right_type: String,
+    },
+    /// A partition directory's value does not parse as the declared type.
+    #[error(
+        "table `{name}`: partition directory `{directory}`: value `{value}` of `{column}` is not a valid {data_type}"
+    )]
+    BadPartitionValue {
+        /// The dataset.
+        name: String,
+        /// The directory (relative to the location).
+        directory: String,
+        /// The partition column.
+        column: String,
+        /// The raw value.
+        value: String,
+        /// The declared type.
+        data_type: String,
+    },
+    /// A file lies outside the declared partition layout.
+    #[error(
+        "table `{name}`: file `{file}` is not under a `{column}=<value>` directory; declared partition columns: {declared}"
+    )]
+    MissingPartition {
+        /// The dataset.
+        name: String,
+        /// The file (relative to the location).
+        file: String,
+        /// The missing column.
+        column: String,
+        /// The declared columns, in order.
+        declared: String,
+    },
+    /// A declared sort or partition column is not in the table.
+    #[error("table `{name}`: {what} column `{column}` is not in the table; columns: {columns}")]
+    UnknownColumn {
+        /// The dataset.
+        name: String,
+        /// `sort` or `partition`.
+        what: &'static str,
+        /// The column.
+        column: String,
+        /// The table's columns.
+        columns: String,
+    },
+    /// The data contradicts the declared sort order.
+    #[error("table `{name}`: declared order `{order}` is contradicted: {detail}")]
+    SortContradicted {
+        /// The dataset.
+        name: String,
+        /// The declared order, as SQL.
+        order: String,
+        /// Where (file and row group) and how.
+        detail: String,
+    },
+    /// The statistics cannot prove the declared sort order.
+    #[error(
+        "table `{name}`: declared order `{order}` cannot be verified: {detail}; use sort_check = \"full\" to read the sort columns, or sort_policy = \"lenient\""
+    )]
+    SortUnverified {
+        /// The dataset.
+        name: String,
+        /// The declared order, as SQL.
+        order: String,
+        /// What is missing.
+        detail: String,
+    },
+    /// An option value out of range.
+    #[error("invalid {option} `{value}`: expected {expected}")]
+    InvalidOption {
+        /// The option.
+        option: String,
+        /// The value given.
+        value: String,
+        /// What is accepted.
+        expected: String,
+    },
+    /// DataFusion failed while registering or listing.
+    #[error("table `{name}`: {source}")]
+    DataFusion {
+        /// The dataset.
+        name: String,
+        /// The engine error.
+        #[source]
+        source: DataFusionError,
+    },
+    /// The diagnostics layer failed.
+    #[error(transparent)]
+    Diagnostics(#[from] unifier_diagnostics::Error),
+}
+
+impl Error {
+    pub(crate) fn datafusion(name: &str) -> impl FnOnce(DataFusionError) -> Error + '_ {
+        move |source| Error::DataFusion {
+            name: name.to_owned(),
+            source,
+        }
+    }
+}

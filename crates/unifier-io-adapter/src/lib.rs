@@ -1,0 +1,42 @@
+//! `unifier-io-adapter`: the only registration surface of unifier.
+//!
+//! Nothing else in the workspace calls DataFusion's `register_*` (`cargo xtask tidy`
+//! enforces it). The [`IoAdapter`] registers listing tables (parquet, csv, json, avro,
+//! arrow; typed hive partitions; a declared sort order that is verified before
+//! DataFusion may rely on it), record batches, views and any `TableProvider`, keeps
+//! [`TableProviderMetadata`] for each (queryable as `system.datasets`), and exposes the
+//! diagnostics recorder as live `diagnostics.*` tables. Every registration records a
+//! `register` event, or an `error` event naming what was wrong; a failed registration
+//! leaves the catalog unchanged.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), unifier_io_adapter::Error> {
+//! use unifier_diagnostics::DiagnosticsRecorder;
+//! use unifier_io_adapter::{FileFormatKind, IoAdapter, ListingSpec, RegisterOptions, ScanPolicy, SortColumn};
+//!
+//! let adapter = IoAdapter::with_defaults(ScanPolicy::default(), DiagnosticsRecorder::default())?;
+//! let spec = ListingSpec::new("data/trips", FileFormatKind::Parquet)
+//!     .with_sort_order(vec![SortColumn::asc("pickup_at")]);
+//! let metadata = adapter.register_listing("trips", spec, RegisterOptions::default()).await?;
+//! assert!(metadata.sort_verification.is_verified());
+//! # Ok(()) }
+//! ```
+
+mod adapter;
+mod error;
+mod live;
+mod metadata;
+mod sortcheck;
+mod spec;
+
+pub use adapter::{DIAGNOSTICS_SCHEMA, IoAdapter, RESERVED_SCHEMAS, SYSTEM_SCHEMA};
+pub use error::{Error, Result};
+pub use metadata::{
+    DATASETS_SCHEMA_VERSION, FilterPushdown, TableProviderMetadata, datasets_schema,
+};
+pub use sortcheck::{SortVerification, VerifiedBy};
+pub use spec::{
+    DatasetKind, FileFormatKind, ListingSpec, NullsOrder, PartitionColumn, RegisterOptions,
+    ScanPolicy, SortCheck, SortColumn, SortDirection, SortPolicy, parse_type, sort_order_sql,
+    type_to_sql,
+};
