@@ -1,7 +1,10 @@
 //! `cargo xtask tidy`: source-file hygiene, also run as a test.
 //!
 //! - every `.rs` file starts with a `//!` line saying what it is;
-//! - no debugging or placeholder macros outside tests.
+//! - no debugging or placeholder macros outside tests;
+//! - no DataFusion `register_*`/`deregister_table` call outside `unifier-io-adapter`, the
+//!   one registration surface (tests included); a benchmark's raw-DataFusion baseline
+//!   marks its line with `tidy: baseline`.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +15,34 @@ use anyhow::{Result, bail};
 fn banned_macros() -> [String; 3] {
     ["dbg", "todo", "unimplemented"].map(|name| format!("{name}!("))
 }
+
+/// DataFusion's registration calls (built so this file does not match itself).
+fn registration_calls() -> Vec<String> {
+    [
+        "table",
+        "parquet",
+        "csv",
+        "json",
+        "avro",
+        "arrow",
+        "batch",
+        "listing_table",
+        "schema",
+        "catalog",
+        "udtf",
+        "object_store",
+    ]
+    .iter()
+    .map(|what| format!(".register_{what}("))
+    .chain([format!(".de{}_table(", "register")])
+    .collect()
+}
+
+/// The crate allowed to call them.
+const REGISTRATION_SURFACE: &str = "crates/unifier-io-adapter/";
+
+/// The marker that lets a benchmark baseline register directly.
+const BASELINE_MARKER: &str = "tidy: baseline";
 
 pub(crate) fn run(root: &Path) -> Result<()> {
     let problems = check_tree(root);
@@ -72,6 +103,21 @@ fn check_file(shown: &str, text: &str) -> Vec<String> {
             "{shown}:1: the file must start with a `//!` line that says what it is"
         ));
     }
+    if !shown.starts_with(REGISTRATION_SURFACE) && !shown.starts_with("xtask/") {
+        let calls = registration_calls();
+        for (number, line) in text.lines().enumerate() {
+            if line.contains(BASELINE_MARKER) {
+                continue;
+            }
+            if let Some(call) = calls.iter().find(|c| line.contains(c.as_str())) {
+                problems.push(format!(
+                    "{shown}:{}: `{}` outside unifier-io-adapter; register through the IoAdapter",
+                    number + 1,
+                    call.trim_matches(['.', '('])
+                ));
+            }
+        }
+    }
     let is_test_file = shown
         .split('/')
         .any(|part| part == "tests" || part == "benches");
@@ -114,6 +160,18 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("crates/x/src/main.rs:1"));
         assert!(problems[1].contains("dbg!"));
+    }
+
+    #[test]
+    fn registration_outside_the_adapter_is_found() {
+        let call = &registration_calls()[0];
+        let source = format!("//! t\nfn f(ctx: C) {{ ctx{call}\"t\", p); }}\n");
+        let problems = check_file("crates/unifier/tests/it/main.rs", &source);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("register_table` outside unifier-io-adapter"));
+        assert!(check_file("crates/unifier-io-adapter/src/adapter.rs", &source).is_empty());
+        let marked = source.replace("); }", "); } // tidy: baseline");
+        assert!(check_file("crates/unifier/examples/bench_io.rs", &marked).is_empty());
     }
 
     #[test]

@@ -199,10 +199,10 @@ event_kinds! {
         statements: u64,
         /// The read dialect.
         dialect: String,
-        /// Fingerprint of the normalized canonical SQL (literals kept); null when not parsed.
+        /// sha256 of the canonical SQL, case-normalized outside quotes (literals kept); null when not parsed.
         sql_fingerprint: Option<String>,
-        /// Fingerprint of the AST shape with literals removed; null when not parsed.
-        ast_fingerprint: Option<String>,
+        /// Error code when the SQL could not be checked (`parse_error`, `too_long`, `too_deep`).
+        error_code: Option<String>,
         /// Fingerprint of the policy profile that decided.
         profile_fingerprint: String,
     }

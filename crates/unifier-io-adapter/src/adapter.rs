@@ -138,12 +138,13 @@ fn parse_name(name: &str, internal: bool) -> Result<Name> {
         [schema, table] => (Some(schema.to_owned()), table),
         _ => unreachable!("checked above"),
     };
-    if let Some(schema) = &schema {
-        if !internal && RESERVED_SCHEMAS.contains(&schema.as_str()) {
-            return Err(invalid(&format!(
-                "schema `{schema}` is reserved for unifier"
-            )));
-        }
+    if let Some(schema) = &schema
+        && !internal
+        && RESERVED_SCHEMAS.contains(&schema.as_str())
+    {
+        return Err(invalid(&format!(
+            "schema `{schema}` is reserved for unifier"
+        )));
     }
     Ok(Name {
         full: name.to_owned(),
@@ -472,7 +473,7 @@ impl IoAdapter {
             }
             return Err(Error::DataFusion {
                 name: name.full,
-                source,
+                source: Box::new(source),
             });
         }
         self.invalidate(&reference);
@@ -813,7 +814,7 @@ fn error_kind(error: &Error) -> &'static str {
         Error::MissingLocation { .. } => "missing_location",
         Error::NoFiles { .. } => "no_files",
         Error::NotFormat { .. } => "not_format",
-        Error::SchemaConflict { .. } => "schema_conflict",
+        Error::SchemaConflict(_) => "schema_conflict",
         Error::BadPartitionValue { .. } => "bad_partition_value",
         Error::MissingPartition { .. } => "missing_partition",
         Error::UnknownColumn { .. } => "unknown_column",
@@ -982,21 +983,23 @@ async fn infer_schema(
                 name: name.into(),
                 file: shown.clone(),
                 format: spec.format.as_str().into(),
-                source,
+                source: Box::new(source),
             })?;
         for field in schema.fields() {
             match first_seen.get(field.name()) {
                 Some((index, file)) => {
                     let known = &fields[*index];
                     if known.data_type() != field.data_type() {
-                        return Err(Error::SchemaConflict {
-                            name: name.into(),
-                            column: field.name().clone(),
-                            left: file.clone(),
-                            left_type: known.data_type().to_string(),
-                            right: shown.clone(),
-                            right_type: field.data_type().to_string(),
-                        });
+                        return Err(Error::SchemaConflict(Box::new(
+                            crate::error::SchemaConflict {
+                                name: name.into(),
+                                column: field.name().clone(),
+                                left: file.clone(),
+                                left_type: known.data_type().to_string(),
+                                right: shown.clone(),
+                                right_type: field.data_type().to_string(),
+                            },
+                        )));
                     }
                 }
                 None => {

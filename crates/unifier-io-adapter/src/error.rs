@@ -53,26 +53,14 @@ pub enum Error {
         format: String,
         /// What the reader said.
         #[source]
-        source: DataFusionError,
+        source: Box<DataFusionError>,
     },
     /// Two files disagree on a column's type.
     #[error(
-        "table `{name}`: files have conflicting schemas: column `{column}` is {left_type} in `{left}` but {right_type} in `{right}`"
+        "table `{}`: files have conflicting schemas: column `{}` is {} in `{}` but {} in `{}`",
+        .0.name, .0.column, .0.left_type, .0.left, .0.right_type, .0.right
     )]
-    SchemaConflict {
-        /// The dataset.
-        name: String,
-        /// The column.
-        column: String,
-        /// The first file.
-        left: String,
-        /// Its type for the column.
-        left_type: String,
-        /// The second file.
-        right: String,
-        /// Its type for the column.
-        right_type: String,
-    },
+    SchemaConflict(Box<SchemaConflict>),
     /// A partition directory's value does not parse as the declared type.
     #[error(
         "table `{name}`: partition directory `{directory}`: value `{value}` of `{column}` is not a valid {data_type}"
@@ -154,7 +142,7 @@ pub enum Error {
         name: String,
         /// The engine error.
         #[source]
-        source: DataFusionError,
+        source: Box<DataFusionError>,
     },
     /// The diagnostics layer failed.
     #[error(transparent)]
@@ -165,7 +153,24 @@ impl Error {
     pub(crate) fn datafusion(name: &str) -> impl FnOnce(DataFusionError) -> Error + '_ {
         move |source| Error::DataFusion {
             name: name.to_owned(),
-            source,
+            source: Box::new(source),
         }
     }
+}
+
+/// Two files of one listing that disagree on a column's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaConflict {
+    /// The dataset.
+    pub name: String,
+    /// The column.
+    pub column: String,
+    /// The first file.
+    pub left: String,
+    /// Its type for the column.
+    pub left_type: String,
+    /// The second file.
+    pub right: String,
+    /// Its type for the column.
+    pub right_type: String,
 }

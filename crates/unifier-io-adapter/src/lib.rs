@@ -30,7 +30,7 @@ mod sortcheck;
 mod spec;
 
 pub use adapter::{DIAGNOSTICS_SCHEMA, IoAdapter, RESERVED_SCHEMAS, SYSTEM_SCHEMA};
-pub use error::{Error, Result};
+pub use error::{Error, Result, SchemaConflict};
 pub use metadata::{
     DATASETS_SCHEMA_VERSION, FilterPushdown, TableProviderMetadata, datasets_schema,
 };

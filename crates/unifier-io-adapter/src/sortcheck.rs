@@ -283,7 +283,7 @@ fn column_bounds(column: &SortColumn, footer: &ParquetFooter) -> Checked<ColumnB
     )])
     .map_err(|e| parquet_error(file, e))?;
     let rows = converter
-        .convert_columns(&[values.clone()])
+        .convert_columns(std::slice::from_ref(&values))
         .map_err(|e| parquet_error(file, e))?;
     Ok(ColumnBounds {
         rows,
@@ -410,10 +410,10 @@ where
                     row_number + at - 1,
                 ))
             };
-            if let Some((prev, prev_text)) = &last {
-                if prev.row() > rows.row(0) {
-                    return Err(out_of_order(0, prev_text.clone()));
-                }
+            if let Some((prev, prev_text)) = &last
+                && prev.row() > rows.row(0)
+            {
+                return Err(out_of_order(0, prev_text.clone()));
             }
             for i in 1..rows.num_rows() {
                 if rows.row(i - 1) > rows.row(i) {

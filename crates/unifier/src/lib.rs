@@ -1,24 +1,64 @@
-//! `unifier`: the facade of the unifier workspace.
+//! `unifier`: one governed entry point in front of DataFusion and Delta Lake.
 //!
-//! One entry point in front of the layers; each layer is re-exported as a module so a
-//! downstream crate can depend on `unifier` alone and still pick the layer it needs, at
-//! versions that match.
+//! A [`Unifier`] holds a policy, a catalog (the IO adapter over one DataFusion session),
+//! a diagnostics recorder and runtime limits. [`Unifier::compile`] checks SQL with the
+//! policy, plans *the same AST* with DataFusion and verifies the plan again;
+//! [`Unifier::execute`] runs it within the memory limit and timeout and returns one
+//! envelope, [`ExecutionResult`], with provenance and scan metrics. Every step records
+//! a typed event, queryable as `diagnostics.*`.
 //!
-//! Today the facade carries the policy gate ([`check`]); the governed read path
-//! (compile, execute, register) joins it with the IO adapter and diagnostics layers.
+//! Each layer is re-exported as a module, with the engines at matching versions.
 //!
 //! ```
-//! let policy = unifier::policy::Policy::new(unifier::policy::Preset::ReadOnly.profile())?;
-//! let report = unifier::check(&policy, "SELECT 1")?;
-//! assert!(report.verdict.is_allow());
-//! # Ok::<(), unifier::policy::Error>(())
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), unifier::Error> {
+//! use unifier::{Compiled, Params, Unifier, UnifierProfile};
+//!
+//! let unifier = Unifier::new(UnifierProfile::default())?;
+//! let result = unifier.sql("SELECT 1 + 1 AS two", Params::None).await?;
+//! assert_eq!(result.rows(), 1);
+//!
+//! // A refusal is data, and nothing ran.
+//! let compiled = unifier.compile("DROP TABLE t", Params::None).await?;
+//! assert!(matches!(compiled, Compiled::Denied(_)));
+//! # Ok(()) }
 //! ```
+
+mod convert;
+mod error;
+mod metrics;
+mod params;
+mod profile;
+mod unifier;
+
+pub use error::{Error, Result};
+pub use metrics::ScanMetrics;
+pub use params::Params;
+pub use profile::{DiagnosticsProfile, RuntimeProfile, UnifierProfile};
+pub use unifier::{
+    Compiled, CompiledQuery, DeniedQuery, ExecutionResult, PhysicalPlan, Provenance, Unifier,
+    WriteSummary,
+};
 
 /// The policy layer: strict parsing, the statement-class gate, canonical SQL and
 /// fingerprints (`unifier-policy`).
 pub mod policy {
     pub use unifier_policy::*;
 }
+
+/// The diagnostics layer: typed events, schemas, recorder, sinks (`unifier-diagnostics`).
+pub mod diagnostics {
+    pub use unifier_diagnostics::*;
+}
+
+/// The catalog: registration, verified orderings, capability metadata (`unifier-io-adapter`).
+pub mod io {
+    pub use unifier_io_adapter::*;
+}
+
+pub use arrow;
+pub use datafusion;
+pub use deltalake;
 
 /// Checks `sql` against `policy` without running anything: the first step of every
 /// statement unifier accepts.

@@ -1,0 +1,120 @@
+//! Errors of the facade: the lower layers' errors, wrapped, plus the engine's.
+
+use datafusion::error::DataFusionError;
+
+/// Result with the facade [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong in compile, execute and register. A policy refusal is not an
+/// error: it is [`crate::Compiled::Denied`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The SQL could not be checked (parse error, too long, too deep) or the profile is bad.
+    #[error(transparent)]
+    Policy(#[from] unifier_policy::Error),
+    /// A registration failed.
+    #[error(transparent)]
+    Io(Box<unifier_io_adapter::Error>),
+    /// The diagnostics layer failed (e.g. the JSON-lines directory).
+    #[error(transparent)]
+    Diagnostics(#[from] unifier_diagnostics::Error),
+    /// `compile` takes one statement at a time.
+    #[error("{count} statements given; compile one statement at a time")]
+    MultipleStatements {
+        /// How many statements the text holds.
+        count: usize,
+    },
+    /// DataFusion could not plan the statement.
+    #[error("cannot plan `{sql}`: {source}")]
+    Plan {
+        /// The canonical SQL.
+        sql: String,
+        /// The planner's error.
+        #[source]
+        source: Box<DataFusionError>,
+    },
+    /// The plan does something the policy does not allow, though the statement passed
+    /// the gate (DataFusion's `verify_plan` mirrors the policy).
+    #[error("the plan of `{sql}` is refused by the policy: {source}")]
+    PlanRefused {
+        /// The canonical SQL.
+        sql: String,
+        /// `verify_plan`'s refusal.
+        #[source]
+        source: Box<DataFusionError>,
+    },
+    /// The statement is allowed by the policy but unifier does not run it this way.
+    #[error("`{sql}` is not supported: {reason}")]
+    Unsupported {
+        /// The canonical SQL.
+        sql: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+    /// A write into a table that does not accept writes through unifier.
+    #[error("table `{table}` does not accept writes through unifier (supports_insert = false)")]
+    WriteRefused {
+        /// The target table.
+        table: String,
+    },
+    /// The query ran longer than the profile's `query_timeout_ms` and was cancelled.
+    #[error("query cancelled after the {timeout_ms} ms timeout: `{sql}`")]
+    Timeout {
+        /// The configured timeout.
+        timeout_ms: u64,
+        /// The canonical SQL.
+        sql: String,
+    },
+    /// The query needed more memory than the profile's `memory_limit_mb` (after spilling).
+    #[error(
+        "resources exhausted running `{sql}` (memory_limit_mb = {limit_mb}): {source}; raise the limit or make the query smaller"
+    )]
+    ResourcesExhausted {
+        /// The configured limit.
+        limit_mb: u64,
+        /// The canonical SQL.
+        sql: String,
+        /// The engine's error.
+        #[source]
+        source: Box<DataFusionError>,
+    },
+    /// Execution failed.
+    #[error("cannot execute `{sql}`: {source}")]
+    Execute {
+        /// The canonical SQL.
+        sql: String,
+        /// The engine's error.
+        #[source]
+        source: Box<DataFusionError>,
+    },
+    /// Invalid runtime configuration.
+    #[error("invalid runtime setting: {0}")]
+    Runtime(String),
+}
+
+impl From<unifier_io_adapter::Error> for Error {
+    fn from(error: unifier_io_adapter::Error) -> Self {
+        Error::Io(Box::new(error))
+    }
+}
+
+impl Error {
+    /// The stable kind recorded in `diagnostics.error.error_kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Policy(e) => e.sql_errors().first().map_or("policy", |s| s.code.as_str()),
+            Error::Io(_) => "register",
+            Error::Diagnostics(_) => "diagnostics",
+            Error::MultipleStatements { .. } => "multiple_statements",
+            Error::Plan { .. } => "plan",
+            Error::PlanRefused { .. } => "plan_refused",
+            Error::Unsupported { .. } => "unsupported",
+            Error::WriteRefused { .. } => "write_refused",
+            Error::Timeout { .. } => "timeout",
+            Error::ResourcesExhausted { .. } => "resources_exhausted",
+            Error::Execute { .. } => "execute",
+            Error::Runtime(_) => "runtime",
+        }
+    }
+}

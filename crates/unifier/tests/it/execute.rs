@@ -1,0 +1,135 @@
+//! execute: envelope, provenance, scan metrics in diagnostics, limits.
+
+use unifier::policy::Preset;
+use unifier::{Compiled, Error, ExecutionResult, Params, Unifier};
+
+use crate::{profile, rows, sorted_table, unifier};
+
+#[tokio::test]
+async fn pruning_and_sort_elision_are_visible_in_diagnostics_execute() {
+    let tmp = tempfile::tempdir().unwrap();
+    let u = unifier(Preset::ReadOnly);
+    sorted_table(&u, tmp.path()).await;
+
+    let result = u
+        .sql("SELECT name FROM t WHERE id = 512", Params::None)
+        .await
+        .unwrap();
+    let provenance = result.provenance().clone();
+    assert_eq!(result.rows(), 1);
+    assert_eq!(provenance.inputs, ["t"]);
+    assert!(
+        provenance.metrics.files_scanned <= 1,
+        "{:?}",
+        provenance.metrics
+    );
+    assert!(
+        provenance.metrics.row_groups_pruned >= 3,
+        "{:?}",
+        provenance.metrics
+    );
+
+    let ordered = u
+        .sql("SELECT id FROM t ORDER BY id", Params::None)
+        .await
+        .unwrap();
+    assert!(ordered.provenance().metrics.sort_elided);
+    let ExecutionResult::Table { batches, .. } = ordered else {
+        panic!()
+    };
+    let ids: Vec<i64> = batches
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(ids, (0..1000).collect::<Vec<_>>());
+
+    let out = rows(
+        &u,
+        "SELECT rows, files_scanned, row_groups_pruned > 0 AS pruned, sort_elided FROM diagnostics.execute ORDER BY event_id",
+    )
+    .await;
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[3].starts_with("| 1    | 1             | true   | false       |"),
+        "{out}"
+    );
+    assert!(
+        lines[4].starts_with("| 1000 | 10            | false  | true        |"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_over_its_timeout_is_cancelled_and_recorded() {
+    let mut p = profile(Preset::ReadOnly);
+    p.runtime.query_timeout_ms = Some(50);
+    let u = Unifier::new(p).unwrap();
+    // Ten billion rows: minutes of work, in small batches (each a point to cancel at).
+    let sql = "SELECT count(*) FROM generate_series(1, 10000000000)";
+    let Compiled::Allowed(q) = u.compile(sql, Params::None).await.unwrap() else {
+        panic!()
+    };
+    let err = u.execute(&q).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { timeout_ms: 50, .. }),
+        "{err}"
+    );
+    let out = rows(&u, "SELECT operation, error_kind FROM diagnostics.error").await;
+    assert!(out.contains("| execute   | timeout    |"), "{out}");
+}
+
+#[tokio::test]
+async fn a_memory_limit_breach_is_resources_exhausted() {
+    let mut p = profile(Preset::ReadOnly);
+    p.runtime.memory_limit_mb = Some(1);
+    let u = Unifier::new(p).unwrap();
+    let err = u
+        .sql(
+            "SELECT array_agg(value ORDER BY value DESC) FROM generate_series(1, 2000000)",
+            Params::None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ResourcesExhausted { limit_mb: 1, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("resources exhausted running `SELECT array_agg"),
+        "{err}"
+    );
+    assert_eq!(err.kind(), "resources_exhausted");
+}
+
+#[tokio::test]
+async fn the_envelope_carries_provenance() {
+    let u = unifier(Preset::ReadOnly);
+    let Compiled::Allowed(q) = u
+        .compile("SELECT 40 + 2 AS answer", Params::None)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let result = u.execute(&q).await.unwrap();
+    let p = result.provenance();
+    assert_eq!(p.compile_operation_id, q.operation_id);
+    assert_ne!(p.operation_id, q.operation_id);
+    assert_eq!(p.plan_hash, q.plan_hash);
+    assert!(p.verdict.is_allow());
+    assert!(p.inputs.is_empty());
+    // Futures are Send: a service can spawn them.
+    let handle = tokio::spawn({
+        let u = u.clone();
+        async move { u.sql("SELECT 1", Params::None).await.map(|r| r.rows()) }
+    });
+    assert_eq!(handle.await.unwrap().unwrap(), 1);
+}
