@@ -37,8 +37,10 @@ pub(crate) struct CheckArgs {
 }
 
 /// What the command decided, before rendering.
-enum Outcome {
+pub(crate) enum Outcome {
+    /// The policy decided.
     Checked(PolicyReport),
+    /// The SQL could not be checked.
     Failed(Vec<SqlError>),
 }
 
@@ -118,7 +120,7 @@ fn load_policy(args: &CheckArgs) -> Result<Policy, String> {
 }
 
 /// Reads the SQL; the inner `Err` is a UTF-8 error, reported like a parse error.
-fn read_sql(arg: Option<&str>) -> std::io::Result<Result<String, SqlError>> {
+pub(crate) fn read_sql(arg: Option<&str>) -> std::io::Result<Result<String, SqlError>> {
     if let Some(sql) = arg.filter(|s| *s != "-") {
         return Ok(Ok(sql.to_owned()));
     }
@@ -137,7 +139,7 @@ fn read_sql(arg: Option<&str>) -> std::io::Result<Result<String, SqlError>> {
     }))
 }
 
-fn render(policy: &Policy, sql: &str, outcome: &Outcome, format: Format) -> String {
+pub(crate) fn render(policy: &Policy, sql: &str, outcome: &Outcome, format: Format) -> String {
     match format {
         Format::Text => render_text(policy, sql, outcome),
         Format::Json => {

@@ -1,10 +1,17 @@
-//! The `unifier` binary.
+//! The `unifier` binary: `check`, `query`, `explain`, `tables`, `diagnostics`.
 //!
 //! Exit codes (also in `docs/policy.md`): 0 allowed / ok, 1 runtime error, 2 usage error,
 //! 3 denied by the policy, 4 SQL error (parse error or a hard limit).
 
 mod check;
+mod diagnostics;
+mod manifest;
+mod output;
+mod query;
+mod tables;
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +44,12 @@ impl From<Exit> for ExitCode {
     about = "One governed entry point in front of DataFusion and Delta Lake"
 )]
 struct Cli {
+    /// The catalog manifest (default: ./unifier.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    catalog: Option<PathBuf>,
+    /// Log as JSON lines (the level comes from `UNIFIER_LOG`, e.g. `info`).
+    #[arg(long, global = true)]
+    log_json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,6 +58,50 @@ struct Cli {
 enum Command {
     /// Check SQL against a policy without running it.
     Check(check::CheckArgs),
+    /// Run SQL over the catalog, through the policy.
+    Query(query::QueryArgs),
+    /// Show the plan of SQL with the verdict, sort and pruning decisions.
+    Explain(query::ExplainArgs),
+    /// List the catalog's datasets and their capabilities.
+    Tables(tables::TablesArgs),
+    /// Show recorded events, of this and earlier runs.
+    Diagnostics(diagnostics::DiagnosticsArgs),
+}
+
+/// Writes `text` to stdout; a closed pipe is a runtime error.
+pub(crate) fn print_out(text: &str, exit: Exit) -> Exit {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => exit,
+        Err(_) => Exit::Runtime,
+    }
+}
+
+/// `tracing` to stderr, filtered by `UNIFIER_LOG` (default: off).
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("UNIFIER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.with_ansi(false).try_init()
+    };
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the runtime: {e}");
+            Exit::Runtime
+        })
 }
 
 fn main() -> ExitCode {
@@ -60,8 +117,22 @@ fn main() -> ExitCode {
             .into();
         }
     };
+    init_tracing(cli.log_json);
+    let catalog = cli.catalog.as_deref();
     let exit = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Diagnostics(args) => diagnostics::run(catalog, args),
+        command => match runtime() {
+            Ok(rt) => rt.block_on(async {
+                match command {
+                    Command::Query(args) => query::query(catalog, args).await,
+                    Command::Explain(args) => query::explain(catalog, args).await,
+                    Command::Tables(args) => tables::run(catalog, args).await,
+                    Command::Check(_) | Command::Diagnostics(_) => unreachable!("handled above"),
+                }
+            }),
+            Err(exit) => exit,
+        },
     };
     exit.into()
 }

@@ -133,6 +133,7 @@ pub enum NullsOrder {
 
 /// One column of a declared sort order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SortColumn {
     /// Column name.
     pub column: String,
@@ -227,11 +228,12 @@ pub enum SortPolicy {
 
 /// A typed hive-style partition column (`<location>/<name>=<value>/...`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PartitionColumn {
     /// Column name, as in the directory names.
     pub name: String,
-    /// The declared type; every directory value must parse as it.
-    #[serde(with = "type_name")]
+    /// The declared type; every directory value must parse as it (`type` in TOML/JSON).
+    #[serde(with = "type_name", rename = "type")]
     pub data_type: DataType,
 }
 
@@ -401,7 +403,7 @@ impl RegisterOptions {
 
 /// How scans read files; applied to the session and recorded with every registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScanPolicy {
     /// Skip parquet row groups by their statistics.
     pub parquet_pruning: bool,

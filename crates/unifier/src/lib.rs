@@ -36,8 +36,8 @@ pub use metrics::ScanMetrics;
 pub use params::Params;
 pub use profile::{DiagnosticsProfile, RuntimeProfile, UnifierProfile};
 pub use unifier::{
-    Compiled, CompiledQuery, DeniedQuery, ExecutionResult, PhysicalPlan, Provenance, Unifier,
-    WriteSummary,
+    Compiled, CompiledQuery, DeniedQuery, ExecutionResult, Explained, PhysicalPlan, Provenance,
+    Unifier, WriteSummary,
 };
 
 /// The policy layer: strict parsing, the statement-class gate, canonical SQL and

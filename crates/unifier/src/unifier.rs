@@ -11,6 +11,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use sha2::{Digest, Sha256};
@@ -456,12 +457,19 @@ impl Unifier {
 
     /// Runs a compiled statement within the profile's limits and returns the envelope.
     pub async fn execute(&self, query: &CompiledQuery) -> Result<ExecutionResult> {
+        self.execute_recorded(query).await.map(|(result, _)| result)
+    }
+
+    async fn execute_recorded(
+        &self,
+        query: &CompiledQuery,
+    ) -> Result<(ExecutionResult, Option<PhysicalPlan>)> {
         let diag = self.recorder().begin("execute");
         let started = Instant::now();
         let outcome = self.execute_in(query).await;
         let execute_time = started.elapsed();
         match outcome {
-            Ok((kind, metrics)) => {
+            Ok((kind, metrics, physical)) => {
                 let provenance = Box::new(Provenance {
                     operation_id: diag.operation_id(),
                     compile_operation_id: query.operation_id,
@@ -507,13 +515,79 @@ impl Unifier {
                         sort_execs: m.sort_execs,
                     },
                 );
-                Ok(result)
+                Ok((result, physical))
             }
             Err(error) => {
                 record_error(&diag, "execute", &error, Some(&query.fingerprint));
                 Err(error)
             }
         }
+    }
+
+    /// The plans of a compiled statement: the optimized logical plan and the physical
+    /// plan; with `analyze`, the statement runs (recorded like [`Unifier::execute`]) and
+    /// the physical plan carries its metrics.
+    pub async fn explain(&self, query: &CompiledQuery, analyze: bool) -> Result<Explained> {
+        let sql = &query.canonical_sql;
+        let exec_err = |source: DataFusionError| self.classify(sql, source);
+        let state = self.io.session().state();
+        let optimized = state.optimize(&query.plan).map_err(exec_err)?;
+        let datasets = query
+            .inputs
+            .iter()
+            .filter_map(|name| self.io.dataset(name))
+            .collect();
+        let sorts = plan_sorts(&query.plan);
+        let runs_as_query = !matches!(
+            query.plan,
+            LogicalPlan::Ddl(_)
+                | LogicalPlan::Dml(_)
+                | LogicalPlan::Statement(_)
+                | LogicalPlan::Copy(_)
+        );
+        let (physical, result) = match (runs_as_query, analyze) {
+            (false, true) => {
+                return Err(Error::Unsupported {
+                    sql: sql.clone(),
+                    reason: "explain --analyze runs queries only; this statement changes state"
+                        .into(),
+                });
+            }
+            (false, false) => (None, None),
+            (true, false) => (
+                Some(
+                    state
+                        .create_physical_plan(&query.plan)
+                        .await
+                        .map_err(exec_err)?,
+                ),
+                None,
+            ),
+            (true, true) => {
+                let (result, physical) = self.execute_recorded(query).await?;
+                (physical, Some(result))
+            }
+        };
+        let metrics = result.as_ref().map(|r| r.provenance().metrics).or_else(|| {
+            physical
+                .as_ref()
+                .map(|p| ScanMetrics::from_plan(p.as_ref(), sorts))
+        });
+        Ok(Explained {
+            logical_plan: optimized.display_indent().to_string(),
+            physical_plan: physical.as_ref().map(|p| {
+                let shown = if analyze {
+                    DisplayableExecutionPlan::with_metrics(p.as_ref())
+                } else {
+                    DisplayableExecutionPlan::new(p.as_ref())
+                };
+                shown.indent(false).to_string()
+            }),
+            sorts,
+            metrics,
+            rows: result.as_ref().map(ExecutionResult::rows),
+            datasets,
+        })
     }
 
     /// Compiles and executes; a denial becomes [`Error::Unsupported`] naming the
@@ -528,7 +602,10 @@ impl Unifier {
         }
     }
 
-    async fn execute_in(&self, query: &CompiledQuery) -> Result<(Outcome, ScanMetrics)> {
+    async fn execute_in(
+        &self,
+        query: &CompiledQuery,
+    ) -> Result<(Outcome, ScanMetrics, Option<PhysicalPlan>)> {
         let sql = &query.canonical_sql;
         let exec_err = |source: DataFusionError| self.classify(sql, source);
         match &query.plan {
@@ -536,7 +613,7 @@ impl Unifier {
                 return self
                     .run_ddl(sql, ddl)
                     .await
-                    .map(|o| (o, ScanMetrics::default()));
+                    .map(|o| (o, ScanMetrics::default(), None));
             }
             LogicalPlan::Dml(dml) => {
                 let table = dml.table_name.to_string();
@@ -555,7 +632,7 @@ impl Unifier {
                     .map_err(exec_err)?;
                 let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
                 let batches = frame.collect().await.map_err(exec_err)?;
-                return Ok((Outcome::Rows(schema, batches), ScanMetrics::default()));
+                return Ok((Outcome::Rows(schema, batches), ScanMetrics::default(), None));
             }
             _ => {}
         }
@@ -587,7 +664,7 @@ impl Unifier {
             }),
             _ => Outcome::Rows(schema, batches),
         };
-        Ok((outcome, metrics))
+        Ok((outcome, metrics, Some(physical)))
     }
 
     async fn run_ddl(&self, sql: &str, ddl: &DdlStatement) -> Result<Outcome> {
@@ -704,6 +781,24 @@ fn record_error(
             sql_fingerprint: fingerprint.cloned(),
         },
     );
+}
+
+/// What [`Unifier::explain`] shows.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    /// The optimized logical plan, indented.
+    pub logical_plan: String,
+    /// The physical plan, indented (with metrics after `analyze`); `None` for
+    /// statements that do not run as a query.
+    pub physical_plan: Option<String>,
+    /// Whether the statement sorts.
+    pub sorts: bool,
+    /// Scan metrics (from the run with `analyze`; without it only the sort counts).
+    pub metrics: Option<ScanMetrics>,
+    /// Rows returned, with `analyze`.
+    pub rows: Option<u64>,
+    /// Metadata of the datasets read: sort verification, pruning support.
+    pub datasets: Vec<TableProviderMetadata>,
 }
 
 /// The physical plan type, re-exported for callers that inspect metrics.

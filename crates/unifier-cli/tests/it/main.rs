@@ -1,11 +1,21 @@
 //! End-to-end tests of the `unifier` binary: outputs (insta snapshots) and exit codes.
 
+mod catalog;
+
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Runs `unifier` with `args` and `stdin`; returns (exit code, stdout, stderr).
 fn unifier(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
+    unifier_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, stdin)
+}
+
+/// Runs `unifier` in `dir`.
+fn unifier_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_unifier"))
+        .current_dir(dir)
+        .env_remove("UNIFIER_LOG")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -37,14 +47,27 @@ fn settings() -> insta::Settings {
         })
         .collect();
     settings.add_filter(&crate_dir, "[CRATE]");
+    // DataFusion prints local paths without their leading `/`.
+    settings.add_filter(&crate_dir[1..], "[CRATE]");
     settings.add_filter(r"\b[0-9a-f]{64}\b", "[SHA256]");
-    settings.add_filter(r"/tmp/[^\s`'\x22]+", "[TMP]");
+    settings.add_filter(r"/tmp/[^\s`'\x22,\]]+", "[TMP]");
+    settings.add_filter(
+        r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+        "[UUID]",
+    );
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]");
+    settings.add_filter(r#""duration_us":\d+"#, r#""duration_us":[DURATION]"#);
+    settings.add_filter(r"plan_hash: [0-9a-f]{16}", "plan_hash: [HASH]");
     settings.set_prepend_module_to_snapshot(false);
     settings
 }
 
 fn snapshot(name: &str, args: &[&str], stdin: Option<&[u8]>) -> i32 {
-    let (code, stdout, stderr) = unifier(args, stdin);
+    snapshot_in(Path::new(env!("CARGO_MANIFEST_DIR")), name, args, stdin)
+}
+
+fn snapshot_in(dir: &Path, name: &str, args: &[&str], stdin: Option<&[u8]>) -> i32 {
+    let (code, stdout, stderr) = unifier_in(dir, args, stdin);
     let shown = format!(
         "$ unifier {}\nexit: {code}\n{stdout}{stderr}",
         args.join(" ")

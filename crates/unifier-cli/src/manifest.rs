@@ -1,0 +1,268 @@
+//! The catalog manifest (`unifier.toml`): policy, runtime, scan and diagnostics settings,
+//! the datasets to register and the views to create. Documented in `docs/catalog.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use unifier::io::{
+    FileFormatKind, ListingSpec, PartitionColumn, ScanPolicy, SortCheck, SortColumn,
+};
+use unifier::policy::PolicyProfile;
+use unifier::{DiagnosticsProfile, RuntimeProfile, Unifier, UnifierProfile};
+
+/// The manifest read when `--catalog` is not given and the file exists.
+pub(crate) const DEFAULT_MANIFEST: &str = "unifier.toml";
+
+/// Where the JSON-lines events go when the manifest does not say (relative to it).
+const DEFAULT_DIAGNOSTICS_DIR: &str = ".unifier/diagnostics";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestFile {
+    policy: Option<toml::Table>,
+    #[serde(default)]
+    runtime: RuntimeProfile,
+    #[serde(default)]
+    scan: ScanPolicy,
+    diagnostics: Option<DiagnosticsSection>,
+    #[serde(default)]
+    datasets: Vec<Spanned<DatasetEntry>>,
+    #[serde(default)]
+    views: Vec<Spanned<ViewEntry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiagnosticsSection {
+    dir: Option<PathBuf>,
+    capacity: Option<usize>,
+    history: Option<bool>,
+}
+
+/// Dataset kinds of the manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum KindName {
+    Listing,
+    Parquet,
+    Csv,
+    Json,
+    Avro,
+    Arrow,
+    Delta,
+    DeltaCdf,
+}
+
+/// One `[[datasets]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DatasetEntry {
+    name: String,
+    kind: KindName,
+    location: String,
+    format: Option<FileFormatKind>,
+    file_extension: Option<String>,
+    #[serde(default)]
+    partition_cols: Vec<PartitionColumn>,
+    #[serde(default)]
+    sort_order: Vec<SortColumn>,
+    #[serde(default)]
+    sort_check: SortCheck,
+    #[serde(default)]
+    overwrite: bool,
+    #[serde(default)]
+    options: BTreeMap<String, toml::Value>,
+}
+
+/// One `[[views]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ViewEntry {
+    name: String,
+    sql: String,
+    schema: Option<String>,
+}
+
+/// A loaded manifest: the profile, and what to register (with the line it is declared on).
+#[derive(Debug)]
+pub(crate) struct Manifest {
+    path: PathBuf,
+    pub(crate) profile: UnifierProfile,
+    datasets: Vec<(usize, DatasetEntry)>,
+    views: Vec<(usize, ViewEntry)>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Manifest {
+    /// The manifest with nothing in it: the `read_only` policy, no datasets.
+    pub(crate) fn empty() -> Self {
+        Self {
+            path: PathBuf::from("(no manifest)"),
+            profile: UnifierProfile::default(),
+            datasets: Vec::new(),
+            views: Vec::new(),
+        }
+    }
+
+    /// `--catalog FILE`, or `./unifier.toml` when present, or the empty manifest.
+    pub(crate) fn locate(explicit: Option<&Path>) -> Result<Self, String> {
+        match explicit {
+            Some(path) => Self::load(path),
+            None if Path::new(DEFAULT_MANIFEST).is_file() => {
+                Self::load(Path::new(DEFAULT_MANIFEST))
+            }
+            None => Ok(Self::empty()),
+        }
+    }
+
+    /// Reads and validates a manifest; errors name the file, the line and the key.
+    pub(crate) fn load(path: &Path) -> Result<Self, String> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read catalog `{shown}`: {e}"))?;
+        let file: ManifestFile = toml::from_str(&text).map_err(|e| format!("{shown}: {e}"))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = if base.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base
+        };
+
+        let policy = match &file.policy {
+            Some(table) => {
+                let text = toml::to_string(table).map_err(|e| format!("{shown}: [policy]: {e}"))?;
+                PolicyProfile::from_toml(&text, &format!("{shown} [policy]"))
+                    .map_err(|e| e.to_string())?
+            }
+            None => PolicyProfile::default(),
+        };
+        let mut diagnostics = DiagnosticsProfile {
+            dir: Some(base.join(DEFAULT_DIAGNOSTICS_DIR)),
+            ..Default::default()
+        };
+        if let Some(section) = file.diagnostics {
+            if let Some(dir) = section.dir {
+                diagnostics.dir = Some(if dir.is_absolute() {
+                    dir
+                } else {
+                    base.join(dir)
+                });
+            }
+            if let Some(capacity) = section.capacity {
+                diagnostics.capacity = capacity;
+            }
+            if let Some(history) = section.history {
+                diagnostics.history = history;
+            }
+        }
+
+        let mut datasets = Vec::new();
+        let mut seen = BTreeMap::new();
+        for entry in file.datasets {
+            let line = line_of(&text, entry.span().start);
+            let mut dataset = entry.into_inner();
+            if let Some(first) = seen.insert(dataset.name.clone(), line) {
+                return Err(format!(
+                    "{shown}:{line}: datasets: `{}` is declared twice (first on line {first}); names must be unique",
+                    dataset.name
+                ));
+            }
+            if !dataset.location.contains("://") && Path::new(&dataset.location).is_relative() {
+                dataset.location = base.join(&dataset.location).display().to_string();
+            }
+            spec_of(&dataset)
+                .map_err(|e| format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))?;
+            datasets.push((line, dataset));
+        }
+        let views = file
+            .views
+            .into_iter()
+            .map(|v| (line_of(&text, v.span().start), v.into_inner()))
+            .collect();
+        Ok(Self {
+            path: path.to_owned(),
+            profile: UnifierProfile {
+                policy,
+                runtime: file.runtime,
+                scan: file.scan,
+                diagnostics,
+            },
+            datasets,
+            views,
+        })
+    }
+
+    /// Builds the `Unifier` and registers every dataset and view, in order.
+    pub(crate) async fn open(&self) -> Result<Unifier, String> {
+        let shown = self.path.display();
+        let unifier = Unifier::new(self.profile.clone()).map_err(|e| format!("{shown}: {e}"))?;
+        for (line, dataset) in &self.datasets {
+            let spec = spec_of(dataset)
+                .map_err(|e| format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))?;
+            unifier
+                .register_listing(&dataset.name, spec, dataset.overwrite)
+                .await
+                .map_err(|e| format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))?;
+        }
+        for (line, view) in &self.views {
+            let name = match &view.schema {
+                Some(schema) => format!("{schema}.{}", view.name),
+                None => view.name.clone(),
+            };
+            unifier
+                .register_view(&name, &view.sql, false)
+                .await
+                .map_err(|e| format!("{shown}:{line}: view `{name}`: {e}"))?;
+        }
+        Ok(unifier)
+    }
+}
+
+/// The listing spec of a dataset entry.
+fn spec_of(d: &DatasetEntry) -> Result<ListingSpec, String> {
+    let implied = match d.kind {
+        KindName::Listing => None,
+        KindName::Parquet => Some(FileFormatKind::Parquet),
+        KindName::Csv => Some(FileFormatKind::Csv),
+        KindName::Json => Some(FileFormatKind::Json),
+        KindName::Avro => Some(FileFormatKind::Avro),
+        KindName::Arrow => Some(FileFormatKind::Arrow),
+        KindName::Delta | KindName::DeltaCdf => {
+            return Err("kind `delta`/`delta_cdf` is not available yet (it comes with the Delta write path)".into());
+        }
+    };
+    let format = match (implied, d.format) {
+        (Some(kind), Some(format)) if kind != format => {
+            return Err(format!(
+                "kind `{kind}` and format `{format}` disagree; drop `format` or use kind = \"listing\""
+            ));
+        }
+        (Some(kind), _) => kind,
+        (None, Some(format)) => format,
+        (None, None) => {
+            return Err(
+                "kind = \"listing\" needs `format` (parquet, csv, json, avro or arrow)".into(),
+            );
+        }
+    };
+    let mut spec = ListingSpec::new(d.location.clone(), format)
+        .with_partition_cols(d.partition_cols.clone())
+        .with_sort_order(d.sort_order.clone())
+        .with_sort_check(d.sort_check);
+    if let Some(ext) = &d.file_extension {
+        spec = spec.with_file_extension(ext.clone());
+    }
+    for (key, value) in &d.options {
+        let value = match value {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        spec = spec.with_option(key.clone(), value);
+    }
+    Ok(spec)
+}
