@@ -5,7 +5,7 @@
 //! cargo xtask deps           layer edges and duplicate engine versions, from cargo metadata
 //! cargo xtask tidy           source-file hygiene
 //! cargo xtask test           the tests (nextest when installed, else cargo test) + doctests
-//! cargo xtask bench [NAME]   release benchmarks: policy, diagnostics (all when no name)
+//! cargo xtask bench [NAME]   release benchmarks: policy, diagnostics, io (all when no name)
 //! ```
 
 mod deps;
@@ -125,8 +125,12 @@ const BENCHES: &[(&str, &[(&str, &str)])] = &[
     ("policy", &[("unifier-policy", "bench_policy")]),
     (
         "diagnostics",
-        &[("unifier-diagnostics", "bench_diagnostics")],
+        &[
+            ("unifier-diagnostics", "bench_diagnostics"),
+            ("unifier", "bench_diagnostics_sql"),
+        ],
     ),
+    ("io", &[("unifier", "bench_io")]),
 ];
 
 fn bench(root: &Path, which: &[&str]) -> Result<()> {

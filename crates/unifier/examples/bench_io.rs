@@ -1,0 +1,309 @@
+//! `cargo xtask bench io`: the IO adapter and the facade against their baselines,
+//! measured in the same run on data generated here (release build).
+//!
+//! 1. `ORDER BY` over a 10M-row sorted listing table, order declared (and verified) vs
+//!    undeclared: full sort and `LIMIT 1000`.
+//! 2. A point query over 100 parquet files with parquet pruning on vs off.
+//! 3. The facade vs a raw DataFusion `SessionContext` on the same files: `SELECT 1`
+//!    x 10,000 and TPC-H Q1 over generated `lineitem`.
+//!
+//! Prints baseline, unifier and their ratio for each; medians of a few rounds.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::{Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+use unifier::io::{FileFormatKind, ListingSpec, ScanPolicy, SortColumn};
+use unifier::{ExecutionResult, Params, Unifier, UnifierProfile};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn report(
+    what: &str,
+    baseline_label: &str,
+    baseline: Duration,
+    unifier_label: &str,
+    unifier: Duration,
+) {
+    println!("  {what}");
+    println!(
+        "    baseline  {baseline_label:<44} {:>10.3} ms",
+        ms(baseline)
+    );
+    println!("    unifier   {unifier_label:<44} {:>10.3} ms", ms(unifier));
+    println!(
+        "    ratio     unifier / baseline                           {:>10.3}",
+        unifier.as_secs_f64() / baseline.as_secs_f64()
+    );
+}
+
+/// Writes `rows` rows of `(k, v)` with `k` ascending from `start`, in row groups of 128Ki.
+fn write_sorted(path: &Path, start: i64, rows: i64) -> Res<()> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("k", DataType::Int64, false),
+        Field::new("v", DataType::Int64, false),
+    ]));
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(std::fs::File::create(path)?, schema.clone(), Some(props))?;
+    let chunk = 65_536;
+    let mut at = start;
+    while at < start + rows {
+        let n = chunk.min(start + rows - at);
+        let k = Int64Array::from_iter_values(at..at + n);
+        let v = Int64Array::from_iter_values(
+            (at..at + n).map(|x| x.wrapping_mul(2_654_435_761) % 1_000_003),
+        );
+        writer.write(&RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(k), Arc::new(v)],
+        )?)?;
+        at += n;
+    }
+    writer.close()?;
+    Ok(())
+}
+
+fn profile(scan: ScanPolicy) -> UnifierProfile {
+    let mut p = UnifierProfile {
+        scan,
+        ..UnifierProfile::default()
+    };
+    p.diagnostics.capacity = 1_000_000;
+    p
+}
+
+async fn run(u: &Unifier, sql: &str) -> Res<ExecutionResult> {
+    Ok(u.sql(sql, Params::None).await?)
+}
+
+async fn time_unifier(u: &Unifier, sql: &str, rounds: usize) -> Res<(Duration, ExecutionResult)> {
+    let mut samples = Vec::new();
+    let mut last = None;
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let result = run(u, sql).await?;
+        samples.push(start.elapsed());
+        last = Some(result);
+    }
+    Ok((median(samples), last.expect("at least one round")))
+}
+
+async fn bench_sorted(dir: &Path) -> Res<()> {
+    let data = dir.join("sorted");
+    std::fs::create_dir_all(&data)?;
+    let (files, per_file) = (10, 1_000_000);
+    for i in 0..files {
+        write_sorted(
+            &data.join(format!("part-{i:02}.parquet")),
+            i * per_file,
+            per_file,
+        )?;
+    }
+    let u = Unifier::new(profile(ScanPolicy::default()))?;
+    let location = data.to_str().expect("utf-8 temp dir");
+    let spec = ListingSpec::new(location, FileFormatKind::Parquet);
+    let started = Instant::now();
+    let meta = u
+        .register_listing(
+            "declared",
+            spec.clone().with_sort_order(vec![SortColumn::asc("k")]),
+            false,
+        )
+        .await?;
+    let verify = started.elapsed();
+    u.register_listing("plain", spec, false).await?;
+    println!(
+        "1. ORDER BY over {} rows in {files} files (order verified from statistics in {:.1} ms: {})",
+        meta.rows.unwrap_or(0),
+        ms(verify),
+        meta.sort_verification.state()
+    );
+    for (label, suffix) in [("full sort", ""), ("LIMIT 1000", " LIMIT 1000")] {
+        let (plain, _) =
+            time_unifier(&u, &format!("SELECT k, v FROM plain ORDER BY k{suffix}"), 3).await?;
+        let (declared, result) = time_unifier(
+            &u,
+            &format!("SELECT k, v FROM declared ORDER BY k{suffix}"),
+            3,
+        )
+        .await?;
+        let m = result.provenance().metrics;
+        report(
+            &format!(
+                "{label}: {} rows, SortExec in declared plan: {}",
+                result.rows(),
+                m.sort_execs
+            ),
+            "order undeclared",
+            plain,
+            "order declared",
+            declared,
+        );
+        println!(
+            "    speedup   undeclared / declared                        {:>10.2}x (target >= 5x)",
+            plain.as_secs_f64() / declared.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+async fn bench_pruning(dir: &Path) -> Res<()> {
+    let data = dir.join("pruning");
+    std::fs::create_dir_all(&data)?;
+    let (files, per_file) = (100, 50_000);
+    for i in 0..files {
+        write_sorted(
+            &data.join(format!("part-{i:03}.parquet")),
+            i * per_file,
+            per_file,
+        )?;
+    }
+    let location = data.to_str().expect("utf-8 temp dir");
+    let on = Unifier::new(profile(ScanPolicy::default()))?;
+    let off = Unifier::new(profile(ScanPolicy {
+        parquet_pruning: false,
+        ..ScanPolicy::default()
+    }))?;
+    for u in [&on, &off] {
+        u.register_listing(
+            "t",
+            ListingSpec::new(location, FileFormatKind::Parquet),
+            false,
+        )
+        .await?;
+    }
+    let sql = "SELECT k, v FROM t WHERE k = 3217777";
+    let (pruned, with) = time_unifier(&on, sql, 7).await?;
+    let (full, without) = time_unifier(&off, sql, 7).await?;
+    let (a, b) = (with.provenance().metrics, without.provenance().metrics);
+    println!("2. point query over {files} files x {per_file} rows");
+    report(
+        &format!(
+            "files read: pruning on {} (target <= 1), off {}; row groups pruned on {}",
+            a.files_scanned, b.files_scanned, a.row_groups_pruned
+        ),
+        "parquet_pruning = false",
+        full,
+        "parquet_pruning = true",
+        pruned,
+    );
+    println!(
+        "    speedup   off / on                                     {:>10.2}x (target >= 10x)",
+        full.as_secs_f64() / pruned.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Generates TPC-H `lineitem` at `scale` into one parquet file.
+fn write_lineitem(path: &Path, scale: f64) -> Res<u64> {
+    use tpchgen::generators::LineItemGenerator;
+    use tpchgen_arrow::{LineItemArrow, RecordBatchIterator};
+    let mut batches =
+        LineItemArrow::new(LineItemGenerator::new(scale, 1, 1)).with_batch_size(65_536);
+    let schema = batches.schema().clone();
+    let mut writer = ArrowWriter::try_new(std::fs::File::create(path)?, schema, None)?;
+    let mut rows = 0;
+    for batch in &mut batches {
+        rows += batch.num_rows() as u64;
+        writer.write(&batch)?;
+    }
+    writer.close()?;
+    Ok(rows)
+}
+
+async fn bench_overhead(dir: &Path, root: &Path) -> Res<()> {
+    let u = Unifier::new(profile(ScanPolicy::default()))?;
+    let ctx = SessionContext::new_with_config(ScanPolicy::default().apply(SessionConfig::new()));
+    const N: usize = 10_000;
+    let mut raw_rounds = Vec::new();
+    let mut unifier_rounds = Vec::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        for _ in 0..N {
+            ctx.sql("SELECT 1").await?.collect().await?;
+        }
+        raw_rounds.push(start.elapsed());
+        let start = Instant::now();
+        for _ in 0..N {
+            run(&u, "SELECT 1").await?;
+        }
+        unifier_rounds.push(start.elapsed());
+    }
+    println!("3. facade vs raw SessionContext");
+    report(
+        &format!(
+            "SELECT 1 x {N} (per query: raw {:.1} us, unifier {:.1} us; target ratio <= 1.10)",
+            ms(median(raw_rounds.clone())) * 1e3 / N as f64,
+            ms(median(unifier_rounds.clone())) * 1e3 / N as f64
+        ),
+        "SessionContext::sql + collect",
+        median(raw_rounds),
+        "Unifier::sql (gate, plan, verify, events)",
+        median(unifier_rounds),
+    );
+
+    let path = dir.join("lineitem.parquet");
+    let rows = write_lineitem(&path, 1.0)?;
+    let location = path.to_str().expect("utf-8 temp dir");
+    ctx.register_parquet("lineitem", location, ParquetReadOptions::default())
+        .await?; // tidy: baseline
+    u.register_listing(
+        "lineitem",
+        ListingSpec::new(location, FileFormatKind::Parquet),
+        false,
+    )
+    .await?;
+    let q1 = std::fs::read_to_string(root.join("testdata/tpch/queries/q1.sql"))?;
+    let mut raw = Vec::new();
+    let mut ours = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        ctx.sql(&q1).await?.collect().await?;
+        raw.push(start.elapsed());
+        let start = Instant::now();
+        run(&u, &q1).await?;
+        ours.push(start.elapsed());
+    }
+    report(
+        &format!("TPC-H Q1 over lineitem SF1 ({rows} rows; target ratio <= 1.01)"),
+        "SessionContext::sql + collect",
+        median(raw),
+        "Unifier::sql",
+        median(ours),
+    );
+    Ok(())
+}
+
+fn main() -> Res<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = std::env::temp_dir().join(format!("unifier-bench-io-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(async {
+        println!("bench io (release; data generated in {})", dir.display());
+        bench_sorted(&dir).await?;
+        bench_pruning(&dir).await?;
+        bench_overhead(&dir, &root).await
+    });
+    std::fs::remove_dir_all(&dir).ok();
+    outcome
+}
