@@ -60,6 +60,14 @@ pub use arrow;
 pub use datafusion;
 pub use deltalake;
 
+/// The DataFusion statement the facade plans for one checked statement: the policy's
+/// AST converted field for field (exposed so tests can compare it with `DFParser`'s).
+pub fn datafusion_statement(
+    statement: &policy::PolicyStatement,
+) -> datafusion::error::Result<datafusion::sql::parser::Statement> {
+    convert::to_datafusion(statement)
+}
+
 /// Checks `sql` against `policy` without running anything: the first step of every
 /// statement unifier accepts.
 pub fn check(policy: &policy::Policy, sql: &str) -> Result<policy::PolicyReport, policy::Error> {

@@ -2,6 +2,7 @@
 
 mod compile;
 mod execute;
+mod same_ast;
 
 use std::path::Path;
 use std::sync::Arc;
