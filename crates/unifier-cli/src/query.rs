@@ -124,6 +124,10 @@ pub(crate) async fn query(catalog: Option<&Path>, args: QueryArgs) -> Exit {
         Ok(ExecutionResult::Write { summary, .. }) => {
             format!("{} rows written to `{}`\n", summary.rows, summary.table)
         }
+        Ok(ExecutionResult::Reader { .. }) => {
+            eprintln!("error: `execute` returned a stream; expected collected rows");
+            return Exit::Runtime;
+        }
         Err(error) => return runtime(&error),
     };
     print_out(&text, Exit::Ok)

@@ -29,12 +29,14 @@ mod error;
 mod metrics;
 mod params;
 mod profile;
+mod stream;
 mod unifier;
 
 pub use error::{Error, Result};
 pub use metrics::ScanMetrics;
 pub use params::Params;
 pub use profile::{DiagnosticsProfile, RuntimeProfile, UnifierProfile};
+pub use stream::RecordedStream;
 pub use unifier::{
     Compiled, CompiledQuery, DeniedQuery, ExecutionResult, Explained, PhysicalPlan, Provenance,
     Unifier, WriteSummary,

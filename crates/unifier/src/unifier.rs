@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::metrics::ScanMetrics;
 use crate::params::Params;
 use crate::profile::UnifierProfile;
+use crate::stream::{Pending, RecordedStream};
 
 /// One governed entry point: a policy, a catalog (the IO adapter over one DataFusion
 /// session), a diagnostics recorder and the runtime limits. Cheap to clone.
@@ -149,6 +150,16 @@ pub enum ExecutionResult {
         /// Where they came from.
         provenance: Box<Provenance>,
     },
+    /// Rows as a stream (from [`Unifier::execute_stream`]); its `execute` event is
+    /// recorded when the stream ends. The provenance's metrics are empty until then.
+    Reader {
+        /// Result schema.
+        schema: SchemaRef,
+        /// The rows.
+        stream: RecordedStream,
+        /// Where they come from.
+        provenance: Box<Provenance>,
+    },
     /// A write's summary.
     Write {
         /// What was written.
@@ -163,13 +174,15 @@ impl ExecutionResult {
     pub fn provenance(&self) -> &Provenance {
         match self {
             ExecutionResult::Table { provenance, .. }
+            | ExecutionResult::Reader { provenance, .. }
             | ExecutionResult::Write { provenance, .. } => provenance,
         }
     }
 
-    /// Rows returned (or written).
+    /// Rows returned (or written; read so far, for a reader).
     pub fn rows(&self) -> u64 {
         match self {
+            ExecutionResult::Reader { stream, .. } => stream.rows_read(),
             ExecutionResult::Table { batches, .. } => {
                 batches.iter().map(|b| b.num_rows() as u64).sum()
             }
@@ -504,7 +517,7 @@ impl Unifier {
                         rows: result.rows(),
                         batches: match &result {
                             ExecutionResult::Table { batches, .. } => batches.len() as u64,
-                            ExecutionResult::Write { .. } => 0,
+                            ExecutionResult::Reader { .. } | ExecutionResult::Write { .. } => 0,
                         },
                         files_scanned: m.files_scanned,
                         files_pruned: m.files_pruned,
@@ -522,6 +535,64 @@ impl Unifier {
                 Err(error)
             }
         }
+    }
+
+    /// Runs a compiled query and returns its rows as a stream
+    /// ([`ExecutionResult::Reader`]); statements that are not queries (DDL, writes,
+    /// `SET`) run as with [`Unifier::execute`].
+    pub async fn execute_stream(&self, query: &CompiledQuery) -> Result<ExecutionResult> {
+        if matches!(
+            query.plan,
+            LogicalPlan::Ddl(_) | LogicalPlan::Dml(_) | LogicalPlan::Statement(_)
+        ) {
+            return self.execute(query).await;
+        }
+        let diag = self.recorder().begin("execute");
+        let started = Instant::now();
+        let sql = &query.canonical_sql;
+        let opened = async {
+            let state = self.io.session().state();
+            let physical = state.create_physical_plan(&query.plan).await?;
+            let stream = datafusion::physical_plan::execute_stream(
+                physical.clone(),
+                self.io.session().task_ctx(),
+            )?;
+            Ok::<_, DataFusionError>((physical, stream))
+        }
+        .await;
+        let (physical, stream) = match opened {
+            Ok(x) => x,
+            Err(source) => {
+                let error = self.classify(sql, source);
+                record_error(&diag, "execute", &error, Some(&query.fingerprint));
+                return Err(error);
+            }
+        };
+        let provenance = Box::new(Provenance {
+            operation_id: diag.operation_id(),
+            compile_operation_id: query.operation_id,
+            verdict: query.report.verdict.clone(),
+            fingerprint: query.fingerprint.clone(),
+            plan_hash: query.plan_hash.clone(),
+            inputs: query.inputs.clone(),
+            policy_time: query.policy_time,
+            plan_time: query.plan_time,
+            execute_time: started.elapsed(),
+            metrics: ScanMetrics::default(),
+        });
+        let schema = physical.schema();
+        let pending = Pending {
+            diag,
+            started,
+            plan_hash: query.plan_hash.clone(),
+            inputs: query.inputs.clone(),
+            sorts: plan_sorts(&query.plan),
+        };
+        Ok(ExecutionResult::Reader {
+            schema,
+            stream: RecordedStream::new(stream, physical, pending),
+            provenance,
+        })
     }
 
     /// The plans of a compiled statement: the optimized logical plan and the physical

@@ -133,3 +133,54 @@ async fn the_envelope_carries_provenance() {
     });
     assert_eq!(handle.await.unwrap().unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_reader_records_its_event_when_it_ends_or_is_dropped() {
+    use futures::StreamExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let u = unifier(Preset::ReadOnly);
+    crate::sorted_table(&u, tmp.path()).await;
+    let Compiled::Allowed(q) = u
+        .compile("SELECT id FROM t ORDER BY id", Params::None)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+
+    let ExecutionResult::Reader { mut stream, .. } = u.execute_stream(&q).await.unwrap() else {
+        panic!("a reader")
+    };
+    let mut rows = 0;
+    while let Some(batch) = stream.next().await {
+        rows += batch.unwrap().num_rows();
+    }
+    assert_eq!(rows, 1000);
+    assert_eq!(stream.rows_read(), 1000);
+    drop(stream);
+
+    let ExecutionResult::Reader { mut stream, .. } = u.execute_stream(&q).await.unwrap() else {
+        panic!("a reader")
+    };
+    let first = stream.next().await.unwrap().unwrap().num_rows();
+    drop(stream);
+
+    let out = rows_of(
+        &u,
+        "SELECT status, rows, sort_elided, message FROM diagnostics.execute ORDER BY event_id",
+    )
+    .await;
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[3].starts_with("| ok     | 1000 | true        | 1000 rows"),
+        "{out}"
+    );
+    assert!(
+        lines[4].contains(&format!("dropped after {first} rows")),
+        "{out}"
+    );
+}
+
+async fn rows_of(u: &Unifier, sql: &str) -> String {
+    crate::rows(u, sql).await
+}

@@ -9,7 +9,9 @@ use unifier::policy::{Policy, Preset};
 
 fn tpch() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/tpch/queries");
-    (1..=22).map(|i| std::fs::read_to_string(dir.join(format!("q{i}.sql"))).unwrap()).collect()
+    (1..=22)
+        .map(|i| std::fs::read_to_string(dir.join(format!("q{i}.sql"))).unwrap())
+        .collect()
 }
 
 const DATAFUSION_STATEMENTS: &[&str] = &[
@@ -36,10 +38,14 @@ const DATAFUSION_STATEMENTS: &[&str] = &[
 #[test]
 fn the_planned_statement_is_the_parsed_statement() {
     let policy = Policy::new(Preset::Admin.profile()).unwrap();
-    let corpus: Vec<String> = tpch().into_iter().chain(DATAFUSION_STATEMENTS.iter().map(|s| s.to_string())).collect();
+    let corpus: Vec<String> = tpch()
+        .into_iter()
+        .chain(DATAFUSION_STATEMENTS.iter().map(|s| s.to_string()))
+        .collect();
     for sql in &corpus {
         let report = policy.check(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let theirs = DFParser::parse_sql_with_dialect(sql, &GenericDialect {}).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let theirs = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         assert_eq!(report.statements.len(), theirs.len(), "{sql}");
         for (ours, theirs) in report.statements.iter().zip(theirs) {
             let converted = unifier::datafusion_statement(&ours.statement).unwrap();

@@ -1,0 +1,128 @@
+//! A result stream that records its `execute` event when it ends (or is dropped).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::error::Result;
+use datafusion::physical_plan::{RecordBatchStream, SendableRecordBatchStream};
+use futures::{Stream, StreamExt};
+use unifier_diagnostics::{DiagnosticsContext, ExecuteEvent, Status};
+
+use crate::metrics::ScanMetrics;
+use crate::unifier::PhysicalPlan;
+
+/// What the stream needs to record its event.
+pub(crate) struct Pending {
+    pub(crate) diag: DiagnosticsContext,
+    pub(crate) started: Instant,
+    pub(crate) plan_hash: String,
+    pub(crate) inputs: Vec<String>,
+    pub(crate) sorts: bool,
+}
+
+/// Rows of an executing query. The `execute` event (rows, batches, scan metrics) is
+/// recorded when the stream is exhausted, fails, or is dropped early (status `error`,
+/// "dropped after N rows"). No timeout applies: the reader sets the pace.
+pub struct RecordedStream {
+    inner: SendableRecordBatchStream,
+    physical: PhysicalPlan,
+    rows: Arc<AtomicU64>,
+    batches: u64,
+    pending: Option<Pending>,
+}
+
+impl std::fmt::Debug for RecordedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordedStream")
+            .field("rows", &self.rows.load(Ordering::Relaxed))
+            .field("batches", &self.batches)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordedStream {
+    pub(crate) fn new(
+        inner: SendableRecordBatchStream,
+        physical: PhysicalPlan,
+        pending: Pending,
+    ) -> Self {
+        Self {
+            inner,
+            physical,
+            rows: Arc::new(AtomicU64::new(0)),
+            batches: 0,
+            pending: Some(pending),
+        }
+    }
+
+    /// Rows read so far.
+    pub fn rows_read(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+
+    fn finish(&mut self, status: Status, message: String) {
+        let Some(p) = self.pending.take() else { return };
+        let m = ScanMetrics::from_plan(self.physical.as_ref(), p.sorts);
+        p.diag.record(
+            status,
+            p.started.elapsed(),
+            message,
+            ExecuteEvent {
+                plan_hash: p.plan_hash,
+                inputs: p.inputs,
+                rows: self.rows_read(),
+                batches: self.batches,
+                files_scanned: m.files_scanned,
+                files_pruned: m.files_pruned,
+                row_groups_pruned: m.row_groups_pruned,
+                row_groups_matched: m.row_groups_matched,
+                bytes_scanned: m.bytes_scanned,
+                sort_elided: m.sort_elided,
+                sort_execs: m.sort_execs,
+            },
+        );
+    }
+}
+
+impl Stream for RecordedStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(batch))) => {
+                self.rows
+                    .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                self.batches += 1;
+            }
+            Poll::Ready(Some(Err(error))) => {
+                let message = error.to_string();
+                self.finish(Status::Error, message);
+            }
+            Poll::Ready(None) => {
+                let message = format!("{} rows", self.rows_read());
+                self.finish(Status::Ok, message);
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+}
+
+impl RecordBatchStream for RecordedStream {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+}
+
+impl Drop for RecordedStream {
+    fn drop(&mut self) {
+        let message = format!("dropped after {} rows", self.rows_read());
+        self.finish(Status::Error, message);
+    }
+}
