@@ -10,6 +10,7 @@ use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::{SessionState, TaskContext};
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::{ExecutionPlan, collect};
@@ -41,6 +42,9 @@ pub struct Unifier {
 /// A statement that passed the gate and was planned.
 #[derive(Debug, Clone)]
 pub struct CompiledQuery {
+    /// The session state the statement was planned with; execution reuses it, so the
+    /// plan runs under the configuration it was compiled with (tables are shared).
+    pub(crate) state: Arc<SessionState>,
     /// Operation id of the compile (its `policy` and `compile` events).
     pub operation_id: u64,
     /// The full policy report (verdict `allow`).
@@ -455,6 +459,7 @@ impl Unifier {
             },
         );
         Ok(Compiled::Allowed(Box::new(CompiledQuery {
+            state: Arc::new(state),
             operation_id: diag.operation_id(),
             fingerprint: checked.ast_fingerprint.clone(),
             classes: checked.classes.clone(),
@@ -551,11 +556,10 @@ impl Unifier {
         let started = Instant::now();
         let sql = &query.canonical_sql;
         let opened = async {
-            let state = self.io.session().state();
-            let physical = state.create_physical_plan(&query.plan).await?;
+            let physical = query.state.create_physical_plan(&query.plan).await?;
             let stream = datafusion::physical_plan::execute_stream(
                 physical.clone(),
-                self.io.session().task_ctx(),
+                Arc::new(TaskContext::from(query.state.as_ref())),
             )?;
             Ok::<_, DataFusionError>((physical, stream))
         }
@@ -601,7 +605,7 @@ impl Unifier {
     pub async fn explain(&self, query: &CompiledQuery, analyze: bool) -> Result<Explained> {
         let sql = &query.canonical_sql;
         let exec_err = |source: DataFusionError| self.classify(sql, source);
-        let state = self.io.session().state();
+        let state = &query.state;
         let optimized = state.optimize(&query.plan).map_err(exec_err)?;
         let datasets = query
             .inputs
@@ -707,13 +711,13 @@ impl Unifier {
             }
             _ => {}
         }
-        let state = self.io.session().state();
-        let physical = state
+        let physical = query
+            .state
             .create_physical_plan(&query.plan)
             .await
             .map_err(exec_err)?;
         let schema = physical.schema();
-        let task = self.io.session().task_ctx();
+        let task = Arc::new(TaskContext::from(query.state.as_ref()));
         let run = collect(physical.clone(), task);
         let batches = match self.profile.runtime.query_timeout_ms {
             Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), run).await {
