@@ -308,8 +308,9 @@ async fn bench_overhead(dir: &Path, root: &Path) -> Res<()> {
     let path = dir.join("lineitem.parquet");
     let rows = write_lineitem(&path, 1.0)?;
     let location = path.to_str().expect("utf-8 temp dir");
-    ctx.register_parquet("lineitem", location, ParquetReadOptions::default())
-        .await?; // tidy: baseline
+    let options = ParquetReadOptions::default();
+    let baseline = ctx.register_parquet("lineitem", location, options); // tidy: baseline
+    baseline.await?;
     u.register_listing(
         "lineitem",
         ListingSpec::new(location, FileFormatKind::Parquet),
