@@ -1,6 +1,6 @@
 //! `unifier check`: the policy gate from the shell.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use clap::{Args, ValueEnum};
@@ -56,7 +56,7 @@ pub(crate) fn run(args: CheckArgs) -> Exit {
         Ok(Ok(sql)) => sql,
         Ok(Err(utf8)) => {
             let rendered = render(&policy, "", &Outcome::Failed(vec![utf8]), args.format);
-            return print(&rendered, Exit::SqlError);
+            return crate::print_out(&rendered, Exit::SqlError);
         }
         Err(error) => {
             eprintln!("error: cannot read sql from stdin: {error}");
@@ -80,18 +80,7 @@ pub(crate) fn run(args: CheckArgs) -> Exit {
             errors => (Outcome::Failed(errors.to_vec()), Exit::SqlError),
         },
     };
-    print(&render(&policy, &sql, &outcome, args.format), exit)
-}
-
-fn print(text: &str, exit: Exit) -> Exit {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => exit,
-        Err(_) => Exit::Runtime,
-    }
+    crate::print_out(&render(&policy, &sql, &outcome, args.format), exit)
 }
 
 fn load_policy(args: &CheckArgs) -> Result<Policy, String> {
