@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 use unifier::io::{
-    FileFormatKind, ListingSpec, PartitionColumn, ScanPolicy, SortCheck, SortColumn,
+    DatasetSpec, DeltaCdfSpec, DeltaSpec, FileFormatKind, IfExists, ListingSpec, PartitionColumn,
+    ScanPolicy, SortCheck, SortColumn,
 };
 use unifier::policy::PolicyProfile;
 use unifier::{DiagnosticsProfile, RuntimeProfile, Unifier, UnifierProfile};
@@ -74,6 +75,17 @@ pub(crate) struct DatasetEntry {
     overwrite: bool,
     #[serde(default)]
     options: BTreeMap<String, toml::Value>,
+    /// `delta`: time travel.
+    version: Option<u64>,
+    timestamp: Option<String>,
+    /// `delta_cdf`: the range.
+    starting_version: Option<u64>,
+    ending_version: Option<u64>,
+    starting_timestamp: Option<String>,
+    ending_timestamp: Option<String>,
+    /// `delta`/`delta_cdf`: object-store options.
+    #[serde(default)]
+    storage_options: BTreeMap<String, String>,
 }
 
 /// One `[[views]]` entry.
@@ -204,8 +216,13 @@ impl Manifest {
         for (line, dataset) in &self.datasets {
             let spec = spec_of(dataset)
                 .map_err(|e| format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))?;
+            let if_exists = if dataset.overwrite {
+                IfExists::Replace
+            } else {
+                IfExists::Fail
+            };
             unifier
-                .register_listing(&dataset.name, spec, dataset.overwrite)
+                .register(&dataset.name, spec, if_exists)
                 .await
                 .map_err(|e| format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))?;
         }
@@ -215,7 +232,7 @@ impl Manifest {
                 None => view.name.clone(),
             };
             unifier
-                .register_view(&name, &view.sql, false)
+                .register_view(&name, &view.sql, IfExists::Fail)
                 .await
                 .map_err(|e| format!("{shown}:{line}: view `{name}`: {e}"))?;
         }
@@ -223,8 +240,84 @@ impl Manifest {
     }
 }
 
+/// Options that belong to other kinds than `kind`, given anyway.
+fn misplaced(d: &DatasetEntry) -> Option<&'static str> {
+    let listing = [
+        ("format", d.format.is_some()),
+        ("file_extension", d.file_extension.is_some()),
+        ("partition_cols", !d.partition_cols.is_empty()),
+        ("sort_order", !d.sort_order.is_empty()),
+        ("options", !d.options.is_empty()),
+    ];
+    let delta = [
+        ("version", d.version.is_some()),
+        ("timestamp", d.timestamp.is_some()),
+    ];
+    let cdf = [
+        ("starting_version", d.starting_version.is_some()),
+        ("ending_version", d.ending_version.is_some()),
+        ("starting_timestamp", d.starting_timestamp.is_some()),
+        ("ending_timestamp", d.ending_timestamp.is_some()),
+    ];
+    let storage = [("storage_options", !d.storage_options.is_empty())];
+    let not_for: Vec<&[(&'static str, bool)]> = match d.kind {
+        KindName::Delta => vec![&listing, &cdf],
+        KindName::DeltaCdf => vec![&listing, &delta],
+        _ => vec![&delta, &cdf, &storage],
+    };
+    not_for
+        .into_iter()
+        .flatten()
+        .find(|(_, given)| *given)
+        .map(|(key, _)| *key)
+}
+
+/// The dataset spec of a dataset entry.
+fn spec_of(d: &DatasetEntry) -> Result<DatasetSpec, String> {
+    if let Some(key) = misplaced(d) {
+        return Err(format!(
+            "`{key}` does not apply to kind = \"{}\"",
+            kind_name(d.kind)
+        ));
+    }
+    match d.kind {
+        KindName::Delta => {
+            return Ok(DatasetSpec::Delta(DeltaSpec {
+                location: d.location.clone(),
+                version: d.version,
+                timestamp: d.timestamp.clone(),
+                storage_options: d.storage_options.clone(),
+            }));
+        }
+        KindName::DeltaCdf => {
+            return Ok(DatasetSpec::DeltaCdf(DeltaCdfSpec {
+                location: d.location.clone(),
+                starting_version: d.starting_version,
+                ending_version: d.ending_version,
+                starting_timestamp: d.starting_timestamp.clone(),
+                ending_timestamp: d.ending_timestamp.clone(),
+                storage_options: d.storage_options.clone(),
+            }));
+        }
+        _ => listing_spec_of(d).map(DatasetSpec::Listing),
+    }
+}
+
+fn kind_name(kind: KindName) -> &'static str {
+    match kind {
+        KindName::Listing => "listing",
+        KindName::Parquet => "parquet",
+        KindName::Csv => "csv",
+        KindName::Json => "json",
+        KindName::Avro => "avro",
+        KindName::Arrow => "arrow",
+        KindName::Delta => "delta",
+        KindName::DeltaCdf => "delta_cdf",
+    }
+}
+
 /// The listing spec of a dataset entry.
-fn spec_of(d: &DatasetEntry) -> Result<ListingSpec, String> {
+fn listing_spec_of(d: &DatasetEntry) -> Result<ListingSpec, String> {
     let implied = match d.kind {
         KindName::Listing => None,
         KindName::Parquet => Some(FileFormatKind::Parquet),
@@ -232,9 +325,7 @@ fn spec_of(d: &DatasetEntry) -> Result<ListingSpec, String> {
         KindName::Json => Some(FileFormatKind::Json),
         KindName::Avro => Some(FileFormatKind::Avro),
         KindName::Arrow => Some(FileFormatKind::Arrow),
-        KindName::Delta | KindName::DeltaCdf => {
-            return Err("kind `delta`/`delta_cdf` is not available yet (it comes with the Delta write path)".into());
-        }
+        KindName::Delta | KindName::DeltaCdf => unreachable!("handled by spec_of"),
     };
     let format = match (implied, d.format) {
         (Some(kind), Some(format)) if kind != format => {

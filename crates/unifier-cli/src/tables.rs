@@ -98,8 +98,26 @@ fn dataset_line(d: &TableProviderMetadata) -> String {
             d.sort_verification.state()
         ));
     }
-    if d.supports_insert {
-        parts.push("insert".into());
+    if let Some(delta) = &d.delta {
+        let pinned = if delta.pinned {
+            format!(" of {}, pinned", delta.latest_version)
+        } else {
+            String::new()
+        };
+        parts.push(format!(
+            "delta version {}{pinned} (reader {}, writer {}{})",
+            delta.version,
+            delta.min_reader_version,
+            delta.min_writer_version,
+            if delta.features.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", delta.features.join(", "))
+            }
+        ));
+    }
+    if d.capabilities.any() {
+        parts.push(format!("writes: {}", d.capabilities.names().join(", ")));
     }
     let mut line = parts.join(", ");
     for warning in &d.warnings {

@@ -37,3 +37,21 @@ pub enum Error {
         known: String,
     },
 }
+
+/// An error and every cause under it, joined by `: ` — the form events and the CLI
+/// show. Messages in this workspace do not repeat their `#[source]`, so each cause
+/// appears once. A cause whose text the previous message already ends with is skipped
+/// (engine errors that embed their own source).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}

@@ -252,10 +252,10 @@ event_kinds! {
     }
 
     /// A registration (or re-registration) in the catalog.
-    Register(RegisterEvent) = "register", version 1 {
+    Register(RegisterEvent) = "register", version 2 {
         /// Registered name (`schema.table` when not in the default schema).
         dataset: String,
-        /// Dataset kind (`listing`, `parquet`, `csv`, `batches`, `view`, ...).
+        /// Dataset kind (`listing`, `delta`, `delta_cdf`, `batches`, `view`, ...).
         dataset_kind: String,
         /// Location, when the dataset has one.
         location: Option<String>,
@@ -269,40 +269,64 @@ event_kinds! {
         sort_order: Option<String>,
         /// `verified`, `contradicted`, `unchecked` or `none`.
         sort_verification: String,
-        /// Files found at the location.
+        /// Files found at the location (for Delta: files of the snapshot).
         files: u64,
-        /// The registration options and the scan policy, as JSON.
+        /// Write operations the dataset accepts (`append`, `overwrite`, `delete`, `update`).
+        capabilities: Vec<String>,
+        /// Delta table version registered (the snapshot read), when the dataset is Delta.
+        delta_version: Option<i64>,
+        /// The registration options (CDF range, time travel, ...) and the scan policy, as JSON.
         options: String,
     }
 
-    /// A write into a table.
-    Write(WriteEvent) = "write", version 1 {
-        /// Target table.
+    /// A write into a table: one commit (or none, for a no-op or a failure).
+    Write(WriteEvent) = "write", version 2 {
+        /// Target table, as registered (or the location, for a table created by the write).
         table: String,
-        /// Write mode (`append`, `overwrite`, ...).
+        /// The table's location.
+        location: Option<String>,
+        /// Write mode (`append`, `overwrite`, `replace_where`, `error_if_exists`, `ignore`, `delete`, `update`).
         mode: String,
-        /// How the write ran (`insert_plan` or `streaming`).
+        /// How the write ran: `insert` (DataFusion's insert into the provider), `streaming` (deltalake's write operation) or `operation` (deltalake's delete/update).
         path: String,
-        /// Rows written.
+        /// Why that path was chosen.
+        path_reason: String,
+        /// Rows written (for delete/update: rows deleted/updated).
         rows: u64,
-        /// Files added.
+        /// Files added by the commit.
         files_added: u64,
+        /// Files removed by the commit.
+        files_removed: u64,
+        /// Bytes of the files added.
+        bytes_added: u64,
         /// Table version before the write, when versioned.
         version_before: Option<i64>,
-        /// Table version committed by the write, when versioned.
+        /// Table version committed by the write; null when nothing was committed.
         version_after: Option<i64>,
+        /// `committed`, `noop` (idempotent retry, nothing to do) or `failed` (nothing committed).
+        commit: String,
+        /// Application id of an idempotent write, when given.
+        app_id: Option<String>,
     }
 
     /// A change-data-feed read.
-    Cdf(CdfEvent) = "cdf", version 1 {
+    Cdf(CdfEvent) = "cdf", version 2 {
         /// Source table.
         table: String,
+        /// How it was read: `dataset` (a `delta_cdf` registration), `table_changes` (the SQL function) or `cursor`.
+        source: String,
         /// First version read.
         starting_version: Option<i64>,
         /// Last version read.
         ending_version: Option<i64>,
+        /// Start of the range by timestamp (RFC 3339), when bounded by time.
+        starting_timestamp: Option<String>,
+        /// End of the range by timestamp (RFC 3339), when bounded by time.
+        ending_timestamp: Option<String>,
         /// Rows of changes read.
         rows: u64,
+        /// The cursor's consumer name, for cursor reads.
+        cursor: Option<String>,
     }
 
     /// A failed operation.

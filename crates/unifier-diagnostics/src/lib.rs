@@ -38,7 +38,7 @@ mod recorder;
 mod schema;
 mod sink;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, error_chain};
 pub use event::{
     CdfEvent, ColumnDoc, CompileEvent, ErrorEvent, Event, EventDetail, EventKind, ExecuteEvent,
     PolicyEvent, RegisterEvent, Status, WriteEvent,

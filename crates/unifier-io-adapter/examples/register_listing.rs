@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let spec = ListingSpec::new(dir.to_str().unwrap_or_default(), FileFormatKind::Parquet)
         .with_sort_order(vec![SortColumn::asc("id")]);
     let meta = adapter
-        .register_listing("ids", spec, RegisterOptions::default())
+        .register("ids", spec, RegisterOptions::default())
         .await?;
     println!(
         "registered `{}`: {} files, {:?} rows, order {:?}",

@@ -11,7 +11,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The name is taken and `overwrite` was not set.
-    #[error("table `{name}` is already registered; pass overwrite = true to replace it")]
+    #[error(
+        "table `{name}` is already registered; register with if_exists = replace to replace it"
+    )]
     AlreadyRegistered {
         /// The registered name.
         name: String,
@@ -43,7 +45,7 @@ pub enum Error {
         extension: String,
     },
     /// A file is not in the declared format.
-    #[error("table `{name}`: file `{file}` is not {format}: {source}")]
+    #[error("table `{name}`: file `{file}` is not {format}")]
     NotFormat {
         /// The dataset.
         name: String,
@@ -136,7 +138,7 @@ pub enum Error {
         expected: String,
     },
     /// DataFusion failed while registering or listing.
-    #[error("table `{name}`: {source}")]
+    #[error("table `{name}`")]
     DataFusion {
         /// The dataset.
         name: String,
@@ -144,12 +146,81 @@ pub enum Error {
         #[source]
         source: Box<DataFusionError>,
     },
+    /// The name is not registered.
+    #[error("table `{name}` is not registered")]
+    NotRegistered {
+        /// The name.
+        name: String,
+    },
+    /// deltalake could not open or read the table.
+    #[error("table `{name}`: cannot open the Delta table at `{location}`")]
+    Delta {
+        /// The dataset.
+        name: String,
+        /// The location as given.
+        location: String,
+        /// deltalake's error.
+        #[source]
+        source: Box<deltalake::DeltaTableError>,
+    },
+    /// The table's Change Data Feed is not enabled.
+    #[error(
+        "table `{name}`: the Change Data Feed of `{location}` is not enabled (set the table property delta.enableChangeDataFeed = true; versions {earliest}..={latest} exist)"
+    )]
+    CdfNotEnabled {
+        /// The dataset.
+        name: String,
+        /// The table's location.
+        location: String,
+        /// Earliest version in the log.
+        earliest: u64,
+        /// Latest version.
+        latest: u64,
+    },
+    /// A change-feed or time-travel range outside the table's history.
+    #[error(
+        "table `{name}`: {what} is outside the table's history: it has versions {earliest}..={latest}"
+    )]
+    VersionRange {
+        /// The dataset.
+        name: String,
+        /// The range or version asked for.
+        what: String,
+        /// Earliest version in the log.
+        earliest: u64,
+        /// Latest version.
+        latest: u64,
+    },
     /// The diagnostics layer failed.
     #[error(transparent)]
     Diagnostics(#[from] unifier_diagnostics::Error),
 }
 
 impl Error {
+    /// The stable kind recorded in `diagnostics.error.error_kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::AlreadyRegistered { .. } => "already_registered",
+            Error::InvalidName { .. } => "invalid_name",
+            Error::MissingLocation { .. } => "missing_location",
+            Error::NoFiles { .. } => "no_files",
+            Error::NotFormat { .. } => "not_format",
+            Error::SchemaConflict(_) => "schema_conflict",
+            Error::BadPartitionValue { .. } => "bad_partition_value",
+            Error::MissingPartition { .. } => "missing_partition",
+            Error::UnknownColumn { .. } => "unknown_column",
+            Error::SortContradicted { .. } => "sort_contradicted",
+            Error::SortUnverified { .. } => "sort_unverified",
+            Error::InvalidOption { .. } => "invalid_option",
+            Error::NotRegistered { .. } => "not_registered",
+            Error::Delta { .. } => "delta",
+            Error::CdfNotEnabled { .. } => "cdf_not_enabled",
+            Error::VersionRange { .. } => "version_range",
+            Error::DataFusion { .. } => "datafusion",
+            Error::Diagnostics(_) => "diagnostics",
+        }
+    }
+
     pub(crate) fn datafusion(name: &str) -> impl FnOnce(DataFusionError) -> Error + '_ {
         move |source| Error::DataFusion {
             name: name.to_owned(),
@@ -173,4 +244,9 @@ pub struct SchemaConflict {
     pub right: String,
     /// Its type for the column.
     pub right_type: String,
+}
+
+/// The error and its causes, joined (see [`unifier_diagnostics::error_chain`]).
+pub(crate) fn chain(error: &Error) -> String {
+    unifier_diagnostics::error_chain(error)
 }

@@ -3,7 +3,9 @@
 //! Nothing else in the workspace calls DataFusion's `register_*` (`cargo xtask tidy`
 //! enforces it). The [`IoAdapter`] registers listing tables (parquet, csv, json, avro,
 //! arrow; typed hive partitions; a declared sort order that is verified before
-//! DataFusion may rely on it), record batches, views and any `TableProvider`, keeps
+//! DataFusion may rely on it), Delta tables (time travel included) and their Change
+//! Data Feed (also as the SQL function `table_changes`), record batches, views and any
+//! `TableProvider`, keeps
 //! [`TableProviderMetadata`] for each (queryable as `system.datasets`), and exposes the
 //! diagnostics recorder as live `diagnostics.*` tables. Every registration records a
 //! `register` event, or an `error` event naming what was wrong; a failed registration
@@ -17,26 +19,30 @@
 //! let adapter = IoAdapter::with_defaults(ScanPolicy::default(), DiagnosticsRecorder::default())?;
 //! let spec = ListingSpec::new("data/trips", FileFormatKind::Parquet)
 //!     .with_sort_order(vec![SortColumn::asc("pickup_at")]);
-//! let metadata = adapter.register_listing("trips", spec, RegisterOptions::default()).await?;
+//! let metadata = adapter.register("trips", spec, RegisterOptions::default()).await?;
 //! assert!(metadata.sort_verification.is_verified());
 //! # Ok(()) }
 //! ```
 
-mod adapter;
+mod catalog;
+mod cdf;
+mod delta;
 mod error;
+mod listing;
 mod live;
 mod metadata;
 mod sortcheck;
 mod spec;
 
-pub use adapter::{DIAGNOSTICS_SCHEMA, IoAdapter, RESERVED_SCHEMAS, SYSTEM_SCHEMA};
+pub use catalog::{DIAGNOSTICS_SCHEMA, IoAdapter, RESERVED_SCHEMAS, SYSTEM_SCHEMA};
 pub use error::{Error, Result, SchemaConflict};
 pub use metadata::{
-    DATASETS_SCHEMA_VERSION, FilterPushdown, TableProviderMetadata, datasets_schema,
+    DATASETS_SCHEMA_VERSION, DeltaInfo, FilterPushdown, TableProviderMetadata, WriteCapabilities,
+    WriteOp, datasets_schema,
 };
 pub use sortcheck::{SortVerification, VerifiedBy};
 pub use spec::{
-    DatasetKind, FileFormatKind, ListingSpec, NullsOrder, PartitionColumn, RegisterOptions,
-    ScanPolicy, SortCheck, SortColumn, SortDirection, SortPolicy, parse_type, sort_order_sql,
-    type_to_sql,
+    DatasetKind, DatasetSpec, DeltaCdfSpec, DeltaSpec, FileFormatKind, IfExists, ListingSpec,
+    NullsOrder, PartitionColumn, RegisterOptions, ScanPolicy, SortCheck, SortColumn, SortDirection,
+    SortPolicy, parse_type, sort_order_sql, type_to_sql,
 };

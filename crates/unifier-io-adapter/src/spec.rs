@@ -16,6 +16,10 @@ use crate::error::{Error, Result};
 pub enum DatasetKind {
     /// Files of one format under a location (a directory, a file or a glob).
     Listing,
+    /// A Delta table (its latest version, or one pinned by version or timestamp).
+    Delta,
+    /// The Change Data Feed of a Delta table over a version or timestamp range.
+    DeltaCdf,
     /// In-memory record batches.
     Batches,
     /// A view over a logical plan.
@@ -31,6 +35,8 @@ impl DatasetKind {
     pub fn as_str(self) -> &'static str {
         match self {
             DatasetKind::Listing => "listing",
+            DatasetKind::Delta => "delta",
+            DatasetKind::DeltaCdf => "delta_cdf",
             DatasetKind::Batches => "batches",
             DatasetKind::View => "view",
             DatasetKind::Provider => "provider",
@@ -382,22 +388,212 @@ impl ListingSpec {
     }
 }
 
+/// What a registration does when the name is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IfExists {
+    /// Fail with [`Error::AlreadyRegistered`].
+    #[default]
+    Fail,
+    /// Replace the registration (atomically: a failed replacement keeps the old one).
+    Replace,
+}
+
 /// Options of every registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RegisterOptions {
-    /// Replace an existing registration of the same name instead of failing.
-    pub overwrite: bool,
+    /// What happens when the name is already registered.
+    pub if_exists: IfExists,
     /// Whether a contradicted or unprovable sort order fails the registration.
     pub sort_policy: SortPolicy,
 }
 
 impl RegisterOptions {
     /// Options that replace an existing registration.
-    pub fn overwrite() -> Self {
+    pub fn replace() -> Self {
         Self {
-            overwrite: true,
+            if_exists: IfExists::Replace,
             ..Self::default()
         }
+    }
+
+    /// With this sort policy.
+    #[must_use]
+    pub fn with_sort_policy(mut self, sort_policy: SortPolicy) -> Self {
+        self.sort_policy = sort_policy;
+        self
+    }
+
+    /// Whether an existing registration is replaced.
+    pub fn replaces(&self) -> bool {
+        self.if_exists == IfExists::Replace
+    }
+}
+
+/// A Delta table: its latest version, or one pinned by `version` or `timestamp`
+/// (time travel; a pinned table is read-only).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaSpec {
+    /// The table's root: a local directory or an object-store URL.
+    pub location: String,
+    /// Read this version.
+    #[serde(default)]
+    pub version: Option<u64>,
+    /// Read the version current at this time (RFC 3339, e.g. `2024-01-31T12:00:00Z`).
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    /// Object-store options (credentials, endpoints), passed to deltalake.
+    #[serde(default)]
+    pub storage_options: BTreeMap<String, String>,
+}
+
+impl DeltaSpec {
+    /// The latest version of the table at `location`.
+    pub fn new(location: impl Into<String>) -> Self {
+        Self {
+            location: location.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Pins a version (time travel).
+    #[must_use]
+    pub fn with_version(mut self, version: u64) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// Pins the version current at `timestamp` (RFC 3339).
+    #[must_use]
+    pub fn with_timestamp(mut self, timestamp: impl Into<String>) -> Self {
+        self.timestamp = Some(timestamp.into());
+        self
+    }
+
+    /// Sets an object-store option.
+    #[must_use]
+    pub fn with_storage_option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.storage_options.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether the spec pins a version (by number or time).
+    pub fn is_pinned(&self) -> bool {
+        self.version.is_some() || self.timestamp.is_some()
+    }
+}
+
+/// The Change Data Feed of a Delta table over a range of versions or timestamps: the
+/// table's columns plus `_change_type`, `_commit_version` and `_commit_timestamp`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaCdfSpec {
+    /// The table's root: a local directory or an object-store URL.
+    pub location: String,
+    /// First version (inclusive); defaults to the earliest version in the log when no
+    /// starting timestamp is given.
+    #[serde(default)]
+    pub starting_version: Option<u64>,
+    /// Last version (inclusive); defaults to the latest.
+    #[serde(default)]
+    pub ending_version: Option<u64>,
+    /// First commit time (RFC 3339), instead of `starting_version`.
+    #[serde(default)]
+    pub starting_timestamp: Option<String>,
+    /// Last commit time (RFC 3339), instead of `ending_version`.
+    #[serde(default)]
+    pub ending_timestamp: Option<String>,
+    /// Object-store options, passed to deltalake.
+    #[serde(default)]
+    pub storage_options: BTreeMap<String, String>,
+}
+
+impl DeltaCdfSpec {
+    /// Every change of the table at `location`, from version 0 to the latest.
+    pub fn new(location: impl Into<String>) -> Self {
+        Self {
+            location: location.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Starts at `version` (inclusive).
+    #[must_use]
+    pub fn with_starting_version(mut self, version: u64) -> Self {
+        self.starting_version = Some(version);
+        self
+    }
+
+    /// Ends at `version` (inclusive).
+    #[must_use]
+    pub fn with_ending_version(mut self, version: u64) -> Self {
+        self.ending_version = Some(version);
+        self
+    }
+
+    /// Starts at the first commit at or after `timestamp` (RFC 3339).
+    #[must_use]
+    pub fn with_starting_timestamp(mut self, timestamp: impl Into<String>) -> Self {
+        self.starting_timestamp = Some(timestamp.into());
+        self
+    }
+
+    /// Ends at the last commit at or before `timestamp` (RFC 3339).
+    #[must_use]
+    pub fn with_ending_timestamp(mut self, timestamp: impl Into<String>) -> Self {
+        self.ending_timestamp = Some(timestamp.into());
+        self
+    }
+}
+
+/// What to register: one tagged spec for the manifest, the facade and the adapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DatasetSpec {
+    /// Files of one format under a location.
+    Listing(ListingSpec),
+    /// A Delta table.
+    Delta(DeltaSpec),
+    /// A Delta table's Change Data Feed.
+    DeltaCdf(DeltaCdfSpec),
+}
+
+impl DatasetSpec {
+    /// The kind of dataset the spec registers.
+    pub fn kind(&self) -> DatasetKind {
+        match self {
+            DatasetSpec::Listing(_) => DatasetKind::Listing,
+            DatasetSpec::Delta(_) => DatasetKind::Delta,
+            DatasetSpec::DeltaCdf(_) => DatasetKind::DeltaCdf,
+        }
+    }
+
+    /// The location the spec reads.
+    pub fn location(&self) -> &str {
+        match self {
+            DatasetSpec::Listing(s) => &s.location,
+            DatasetSpec::Delta(s) => &s.location,
+            DatasetSpec::DeltaCdf(s) => &s.location,
+        }
+    }
+}
+
+impl From<ListingSpec> for DatasetSpec {
+    fn from(spec: ListingSpec) -> Self {
+        DatasetSpec::Listing(spec)
+    }
+}
+
+impl From<DeltaSpec> for DatasetSpec {
+    fn from(spec: DeltaSpec) -> Self {
+        DatasetSpec::Delta(spec)
+    }
+}
+
+impl From<DeltaCdfSpec> for DatasetSpec {
+    fn from(spec: DeltaCdfSpec) -> Self {
+        DatasetSpec::DeltaCdf(spec)
     }
 }
 

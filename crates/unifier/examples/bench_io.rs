@@ -18,7 +18,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
-use unifier::io::{FileFormatKind, ListingSpec, ScanPolicy, SortColumn};
+use unifier::io::{FileFormatKind, IfExists, ListingSpec, ScanPolicy, SortColumn};
 use unifier::{ExecutionResult, Params, Unifier, UnifierProfile};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -125,14 +125,14 @@ async fn bench_sorted(dir: &Path) -> Res<()> {
     let spec = ListingSpec::new(location, FileFormatKind::Parquet);
     let started = Instant::now();
     let meta = u
-        .register_listing(
+        .register(
             "declared",
             spec.clone().with_sort_order(vec![SortColumn::asc("k")]),
-            false,
+            IfExists::Fail,
         )
         .await?;
     let verify = started.elapsed();
-    u.register_listing("plain", spec, false).await?;
+    u.register("plain", spec, IfExists::Fail).await?;
     println!(
         "1. ORDER BY over {} rows in {files} files (order verified from statistics in {:.1} ms: {})",
         meta.rows.unwrap_or(0),
@@ -189,10 +189,10 @@ async fn bench_pruning(dir: &Path) -> Res<()> {
         ..ScanPolicy::default()
     }))?;
     for u in [&on, &off] {
-        u.register_listing(
+        u.register(
             "t",
             ListingSpec::new(location, FileFormatKind::Parquet),
-            false,
+            IfExists::Fail,
         )
         .await?;
     }
@@ -311,10 +311,10 @@ async fn bench_overhead(dir: &Path, root: &Path) -> Res<()> {
     let options = ParquetReadOptions::default();
     let baseline = ctx.register_parquet("lineitem", location, options); // tidy: baseline
     baseline.await?;
-    u.register_listing(
+    u.register(
         "lineitem",
         ListingSpec::new(location, FileFormatKind::Parquet),
-        false,
+        IfExists::Fail,
     )
     .await?;
     let q1 = std::fs::read_to_string(root.join("testdata/tpch/queries/q1.sql"))?;

@@ -26,7 +26,7 @@ pub enum Error {
         count: usize,
     },
     /// DataFusion could not plan the statement.
-    #[error("cannot plan `{sql}`: {source}")]
+    #[error("cannot plan `{sql}`")]
     Plan {
         /// The canonical SQL.
         sql: String,
@@ -36,7 +36,7 @@ pub enum Error {
     },
     /// The plan does something the policy does not allow, though the statement passed
     /// the gate (DataFusion's `verify_plan` mirrors the policy).
-    #[error("the plan of `{sql}` is refused by the policy: {source}")]
+    #[error("the plan of `{sql}` is refused by the policy")]
     PlanRefused {
         /// The canonical SQL.
         sql: String,
@@ -52,11 +52,19 @@ pub enum Error {
         /// Why, and what to do instead.
         reason: String,
     },
-    /// A write into a table that does not accept writes through unifier.
-    #[error("table `{table}` does not accept writes through unifier (supports_insert = false)")]
+    /// A write into a table that does not accept that operation through unifier. The
+    /// whole plan is checked, so a write under `EXPLAIN ANALYZE`, `EXECUTE` or a CTE is
+    /// refused as well.
+    #[error("`{sql}`: table `{table}` does not accept {op} through unifier (accepted: {accepted})")]
     WriteRefused {
+        /// The canonical SQL.
+        sql: String,
         /// The target table.
         table: String,
+        /// The operation refused (`append`, `overwrite`, `delete`, `update`, `merge`).
+        op: String,
+        /// The operations the table accepts.
+        accepted: String,
     },
     /// The query ran longer than the profile's `query_timeout_ms` and was cancelled.
     #[error("query cancelled after the {timeout_ms} ms timeout: `{sql}`")]
@@ -68,7 +76,7 @@ pub enum Error {
     },
     /// The query needed more memory than the profile's `memory_limit_mb` (after spilling).
     #[error(
-        "resources exhausted running `{sql}` (memory_limit_mb = {limit_mb}): {source}; raise the limit or make the query smaller"
+        "resources exhausted running `{sql}` (memory_limit_mb = {limit_mb}); raise the limit or make the query smaller"
     )]
     ResourcesExhausted {
         /// The configured limit.
@@ -80,7 +88,7 @@ pub enum Error {
         source: Box<DataFusionError>,
     },
     /// Execution failed.
-    #[error("cannot execute `{sql}`: {source}")]
+    #[error("cannot execute `{sql}`")]
     Execute {
         /// The canonical SQL.
         sql: String,
@@ -117,4 +125,9 @@ impl Error {
             Error::Runtime(_) => "runtime",
         }
     }
+}
+
+/// The error and every cause, joined by `: ` (what events record and the CLI prints).
+pub fn error_chain(error: &Error) -> String {
+    unifier_diagnostics::error_chain(error)
 }

@@ -24,23 +24,30 @@
 //! # Ok(()) }
 //! ```
 
+mod compile;
 mod convert;
 mod error;
+mod execute;
+mod explain;
 mod metrics;
 mod params;
+mod prepared;
 mod profile;
+mod result;
+mod route;
 mod stream;
 mod unifier;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, error_chain};
 pub use metrics::ScanMetrics;
 pub use params::Params;
 pub use profile::{DiagnosticsProfile, RuntimeProfile, UnifierProfile};
-pub use stream::RecordedStream;
-pub use unifier::{
+pub use result::{
     Compiled, CompiledQuery, DeniedQuery, ExecutionResult, Explained, PhysicalPlan, Provenance,
-    Unifier, WriteSummary,
+    WriteSummary,
 };
+pub use stream::RecordedStream;
+pub use unifier::Unifier;
 
 /// The policy layer: strict parsing, the statement-class gate, canonical SQL and
 /// fingerprints (`unifier-policy`).

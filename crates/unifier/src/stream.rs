@@ -14,7 +14,7 @@ use futures::{Stream, StreamExt};
 use unifier_diagnostics::{DiagnosticsContext, ExecuteEvent, Status};
 
 use crate::metrics::ScanMetrics;
-use crate::unifier::PhysicalPlan;
+use crate::result::PhysicalPlan;
 
 /// What the stream needs to record its event.
 pub(crate) struct Pending {

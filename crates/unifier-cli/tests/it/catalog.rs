@@ -151,7 +151,8 @@ fn tables_lists_capabilities() {
         .find(|t| t["name"] == "trips")
         .unwrap();
     assert_eq!(trips["sort_verification"]["state"], "verified");
-    assert_eq!(trips["supports_insert"], false);
+    assert_eq!(trips["capabilities"]["append"], false);
+    assert_eq!(trips["delta"], serde_json::Value::Null);
     assert_eq!(trips["columns"][0]["name"], "id");
 }
 

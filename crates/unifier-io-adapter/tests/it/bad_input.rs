@@ -9,7 +9,7 @@ use crate::{adapter, batch, dir_str, some, write_parquet};
 
 async fn register_err(adapter: &IoAdapter, name: &str, spec: ListingSpec) -> Error {
     let err = adapter
-        .register_listing(name, spec, RegisterOptions::default())
+        .register(name, spec, RegisterOptions::default())
         .await
         .unwrap_err();
     assert!(
@@ -70,15 +70,13 @@ async fn a_file_that_is_not_the_declared_format_is_named() {
         ListingSpec::new(dir_str(tmp.path()), FileFormatKind::Parquet),
     )
     .await;
-    let message = err.to_string();
     let bad = tmp.path().join("bad.parquet");
-    assert!(
-        message.starts_with(&format!(
-            "table `t`: file `{}` is not parquet: ",
-            bad.display()
-        )),
-        "{message}"
-    );
+    let message = format!("table `t`: file `{}` is not parquet", bad.display());
+    assert_eq!(err.to_string(), message);
+    // The reader's error is the source, printed once in the chain.
+    let chain = unifier_diagnostics::error_chain(&err);
+    assert!(chain.starts_with(&format!("{message}: ")), "{chain}");
+    assert_eq!(chain.matches("is not parquet").count(), 1, "{chain}");
 }
 
 #[tokio::test]
@@ -183,12 +181,12 @@ async fn a_failed_overwrite_keeps_the_old_registration() {
     let adapter = adapter();
     let ok = ListingSpec::new(dir_str(&tmp.path().join("ok")), FileFormatKind::Parquet);
     adapter
-        .register_listing("t", ok, RegisterOptions::default())
+        .register("t", ok, RegisterOptions::default())
         .await
         .unwrap();
     let missing = ListingSpec::new(dir_str(&tmp.path().join("gone")), FileFormatKind::Parquet);
     adapter
-        .register_listing("t", missing, RegisterOptions::overwrite())
+        .register("t", missing, RegisterOptions::replace())
         .await
         .unwrap_err();
     assert_eq!(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use unifier_diagnostics::EventKind;
 use unifier_io_adapter::{
     DatasetKind, Error, FileFormatKind, FilterPushdown, ListingSpec, PartitionColumn,
-    RegisterOptions,
+    RegisterOptions, WriteCapabilities,
 };
 
 use crate::{adapter, batch, dir_str, query, some, write_parquet};
@@ -36,7 +36,7 @@ async fn listing_tables_of_every_format_answer_sql() {
     ] {
         let spec = ListingSpec::new(dir_str(&tmp.path().join(dir)), format);
         let meta = adapter
-            .register_listing(name, spec, RegisterOptions::default())
+            .register(name, spec, RegisterOptions::default())
             .await
             .unwrap();
         assert_eq!(meta.kind, DatasetKind::Listing);
@@ -47,7 +47,7 @@ async fn listing_tables_of_every_format_answer_sql() {
         .with_file_extension(".txt")
         .with_option("delimiter", ";");
     adapter
-        .register_listing("semi", spec, RegisterOptions::default())
+        .register("semi", spec, RegisterOptions::default())
         .await
         .unwrap();
 
@@ -81,7 +81,7 @@ async fn typed_partitions_are_columns_and_prune_exactly() {
             PartitionColumn::new("year", arrow::datatypes::DataType::Int32),
         ]);
     let meta = adapter
-        .register_listing("events", spec, RegisterOptions::default())
+        .register("events", spec, RegisterOptions::default())
         .await
         .unwrap();
     assert_eq!(meta.filter_pushdown, FilterPushdown::ExactOnPartitions);
@@ -106,19 +106,19 @@ async fn names_are_taken_until_overwritten_and_every_registration_is_recorded() 
     let adapter = adapter();
     let spec = |d: &str| ListingSpec::new(dir_str(&tmp.path().join(d)), FileFormatKind::Parquet);
     adapter
-        .register_listing("t", spec("a"), RegisterOptions::default())
+        .register("t", spec("a"), RegisterOptions::default())
         .await
         .unwrap();
     let generation = adapter.generation();
 
     let err = adapter
-        .register_listing("t", spec("b"), RegisterOptions::default())
+        .register("t", spec("b"), RegisterOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::AlreadyRegistered { .. }));
     assert_eq!(
         err.to_string(),
-        "table `t` is already registered; pass overwrite = true to replace it"
+        "table `t` is already registered; register with if_exists = replace to replace it"
     );
     assert_eq!(
         adapter.generation(),
@@ -132,7 +132,7 @@ async fn names_are_taken_until_overwritten_and_every_registration_is_recorded() 
     );
 
     adapter
-        .register_listing("t", spec("b"), RegisterOptions::overwrite())
+        .register("t", spec("b"), RegisterOptions::replace())
         .await
         .unwrap();
     assert!(adapter.generation() > generation);
@@ -199,24 +199,29 @@ async fn batches_views_and_providers_have_metadata_in_system_datasets() {
     let provider =
         Arc::new(datafusion::datasource::MemTable::try_new(b.schema(), vec![vec![b]]).unwrap());
     adapter
-        .register_provider("custom.things", provider, true, RegisterOptions::default())
+        .register_provider(
+            "custom.things",
+            provider,
+            WriteCapabilities::INSERT,
+            RegisterOptions::default(),
+        )
         .unwrap();
 
     let out = query(
         &adapter,
-        "SELECT name, kind, supports_insert, rows, columns FROM system.datasets \
+        "SELECT name, kind, capabilities, rows, columns FROM system.datasets \
          WHERE kind <> 'system' ORDER BY name",
     )
     .await;
     assert_eq!(
         out,
-        "+---------------+----------+-----------------+------+---------+\n\
-         | name          | kind     | supports_insert | rows | columns |\n\
-         +---------------+----------+-----------------+------+---------+\n\
-         | custom.things | provider | true            |      | 2       |\n\
-         | doubled       | view     | false           |      | 1       |\n\
-         | mem           | batches  | false           | 4    | 2       |\n\
-         +---------------+----------+-----------------+------+---------+"
+        "+---------------+----------+---------------------+------+---------+\n\
+         | name          | kind     | capabilities        | rows | columns |\n\
+         +---------------+----------+---------------------+------+---------+\n\
+         | custom.things | provider | [append, overwrite] |      | 2       |\n\
+         | doubled       | view     | []                  |      | 1       |\n\
+         | mem           | batches  | []                  | 4    | 2       |\n\
+         +---------------+----------+---------------------+------+---------+"
     );
     assert!(
         query(&adapter, "SELECT sum(twice) AS s FROM doubled")

@@ -25,7 +25,7 @@ async fn a_verified_order_elides_the_sort() {
     let spec = ListingSpec::new(dir_str(tmp.path()), FileFormatKind::Parquet)
         .with_sort_order(vec![SortColumn::asc("id")]);
     let meta = adapter
-        .register_listing("t", spec, RegisterOptions::default())
+        .register("t", spec, RegisterOptions::default())
         .await
         .unwrap();
     assert_eq!(
@@ -43,7 +43,7 @@ async fn a_verified_order_elides_the_sort() {
     // Undeclared, the same query sorts.
     let spec = ListingSpec::new(dir_str(tmp.path()), FileFormatKind::Parquet);
     adapter
-        .register_listing("t", spec, RegisterOptions::overwrite())
+        .register("t", spec, RegisterOptions::replace())
         .await
         .unwrap();
     assert!(physical_plan(&adapter, ORDERED).await.contains("SortExec"));
@@ -59,7 +59,7 @@ async fn descending_with_nulls_first_is_verified() {
     let spec =
         ListingSpec::new(dir_str(tmp.path()), FileFormatKind::Parquet).with_sort_order(order);
     let meta = adapter
-        .register_listing("t", spec, RegisterOptions::default())
+        .register("t", spec, RegisterOptions::default())
         .await
         .unwrap();
     assert!(
@@ -75,7 +75,7 @@ async fn descending_with_nulls_first_is_verified() {
     let spec =
         ListingSpec::new(dir_str(tmp.path()), FileFormatKind::Parquet).with_sort_order(order);
     let err = adapter
-        .register_listing("u", spec, RegisterOptions::default())
+        .register("u", spec, RegisterOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::SortContradicted { .. }), "{err}");
@@ -90,7 +90,7 @@ async fn row_groups_out_of_order_are_named_and_never_reach_datafusion() {
     let spec = ListingSpec::new(dir_str(tmp.path()), FileFormatKind::Parquet)
         .with_sort_order(vec![SortColumn::asc("id")]);
     let err = adapter
-        .register_listing("t", spec.clone(), RegisterOptions::default())
+        .register("t", spec.clone(), RegisterOptions::default())
         .await
         .unwrap_err();
     assert_eq!(
@@ -107,7 +107,7 @@ async fn row_groups_out_of_order_are_named_and_never_reach_datafusion() {
         sort_policy: SortPolicy::Lenient,
         ..RegisterOptions::default()
     };
-    let meta = adapter.register_listing("t", spec, lenient).await.unwrap();
+    let meta = adapter.register("t", spec, lenient).await.unwrap();
     assert_eq!(meta.sort_verification.state(), "contradicted");
     assert_eq!(meta.warnings.len(), 1);
     let plan = physical_plan(&adapter, ORDERED).await;
@@ -127,7 +127,7 @@ async fn overlapping_files_are_contradicted() {
     let spec = ListingSpec::new(dir_str(tmp.path()), FileFormatKind::Parquet)
         .with_sort_order(vec![SortColumn::asc("id")]);
     let err = adapter
-        .register_listing("t", spec, RegisterOptions::default())
+        .register("t", spec, RegisterOptions::default())
         .await
         .unwrap_err();
     let message = err.to_string();
@@ -162,14 +162,14 @@ async fn ties_on_the_leading_column_need_the_full_check() {
     let spec = ListingSpec::new(dir_str(tmp.path()), FileFormatKind::Parquet)
         .with_sort_order(order.clone());
     let err = adapter
-        .register_listing("t", spec.clone(), RegisterOptions::default())
+        .register("t", spec.clone(), RegisterOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::SortUnverified { .. }), "{err}");
     // Reading the rows shows the truth: (2, z) comes before (2, b).
     let full = spec.with_sort_check(SortCheck::Full);
     let err = adapter
-        .register_listing("t", full, RegisterOptions::default())
+        .register("t", full, RegisterOptions::default())
         .await
         .unwrap_err();
     let message = err.to_string();
@@ -192,7 +192,7 @@ async fn csv_orders_are_checked_by_reading_every_row() {
     let good = ListingSpec::new(dir_str(&tmp.path().join("good")), FileFormatKind::Csv)
         .with_sort_order(order.clone());
     let meta = adapter
-        .register_listing("good", good, RegisterOptions::default())
+        .register("good", good, RegisterOptions::default())
         .await
         .unwrap();
     assert_eq!(
@@ -204,7 +204,7 @@ async fn csv_orders_are_checked_by_reading_every_row() {
     let bad = ListingSpec::new(dir_str(&tmp.path().join("bad")), FileFormatKind::Csv)
         .with_sort_order(order);
     let err = adapter
-        .register_listing("bad", bad, RegisterOptions::default())
+        .register("bad", bad, RegisterOptions::default())
         .await
         .unwrap_err();
     let message = err.to_string();

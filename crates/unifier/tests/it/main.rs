@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::util::pretty::pretty_format_batches;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
-use unifier::io::{FileFormatKind, ListingSpec, SortColumn};
+use unifier::io::{FileFormatKind, IfExists, ListingSpec, SortColumn};
 use unifier::policy::{PolicyProfile, Preset, StatementClass};
 use unifier::{ExecutionResult, Params, Unifier, UnifierProfile};
 
@@ -71,7 +71,7 @@ async fn sorted_table(unifier: &Unifier, dir: &Path) {
     }
     let spec = ListingSpec::new(dir.to_str().unwrap(), FileFormatKind::Parquet)
         .with_sort_order(vec![SortColumn::asc("id")]);
-    unifier.register_listing("t", spec, false).await.unwrap();
+    unifier.register("t", spec, IfExists::Fail).await.unwrap();
 }
 
 async fn rows(unifier: &Unifier, sql: &str) -> String {

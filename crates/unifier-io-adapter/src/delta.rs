@@ -1,0 +1,325 @@
+//! Delta tables and their Change Data Feed: opening a snapshot (time travel included),
+//! reading its protocol, features and constraints, and the change-feed provider.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deltalake::table::config::TablePropertiesExt as _;
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use futures::TryStreamExt;
+use url::Url;
+
+use crate::catalog::{IoAdapter, Prepared};
+use crate::cdf::{CdfRange, RecordedCdf};
+use crate::error::{Error, Result};
+use crate::metadata::{DeltaInfo, FilterPushdown, TableProviderMetadata, WriteCapabilities};
+use crate::spec::{DatasetKind, DeltaCdfSpec, DeltaSpec, PartitionColumn};
+
+/// The table root of `location`: an existing local directory (made absolute) or a URL.
+pub(crate) fn table_url(name: &str, location: &str) -> Result<Url> {
+    let invalid = |reason: String| Error::InvalidOption {
+        option: format!("location of `{name}`"),
+        value: location.to_owned(),
+        expected: reason,
+    };
+    if location.contains("://") {
+        return Url::parse(location).map_err(|e| invalid(format!("a valid URL ({e})")));
+    }
+    let path = std::path::Path::new(location);
+    let absolute = std::fs::canonicalize(path).map_err(|_| Error::MissingLocation {
+        name: name.into(),
+        location: location.into(),
+    })?;
+    Url::from_directory_path(&absolute).map_err(|()| invalid("an absolute directory".into()))
+}
+
+/// Opens the Delta table at `location`: the latest version, or the one pinned.
+pub(crate) async fn open_table(
+    name: &str,
+    location: &str,
+    storage_options: &std::collections::BTreeMap<String, String>,
+    version: Option<u64>,
+    timestamp: Option<&str>,
+) -> Result<DeltaTable> {
+    let url = table_url(name, location)?;
+    let delta_err = |source: DeltaTableError| Error::Delta {
+        name: name.into(),
+        location: location.into(),
+        source: Box::new(source),
+    };
+    let options: HashMap<String, String> = storage_options
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let builder = || {
+        DeltaTableBuilder::from_url(url.clone())
+            .map(|b| b.with_storage_options(options.clone()))
+            .map_err(delta_err)
+    };
+    let mut pinned = builder()?;
+    if let Some(v) = version {
+        pinned = pinned.with_version(v);
+    }
+    if let Some(ts) = timestamp {
+        pinned = pinned
+            .with_datestring(ts)
+            .map_err(|_| Error::InvalidOption {
+                option: format!("timestamp of `{name}`"),
+                value: ts.into(),
+                expected: "an RFC 3339 time such as 2024-01-31T12:00:00Z".into(),
+            })?;
+    }
+    match pinned.load().await {
+        Ok(table) => Ok(table),
+        Err(error) if version.is_some() || timestamp.is_some() => {
+            // Say which versions exist, when the table itself opens.
+            match builder()?.load().await {
+                Ok(latest) => {
+                    let (earliest, latest) = log_range(&latest).await?;
+                    Err(Error::VersionRange {
+                        name: name.into(),
+                        what: match (version, timestamp) {
+                            (Some(v), _) => format!("version {v}"),
+                            (None, Some(ts)) => format!("timestamp {ts}"),
+                            (None, None) => unreachable!("guarded"),
+                        },
+                        earliest,
+                        latest,
+                    })
+                }
+                Err(_) => Err(delta_err(error)),
+            }
+        }
+        Err(error) => Err(delta_err(error)),
+    }
+}
+
+/// The earliest and latest versions whose commit files are in the log.
+pub(crate) async fn log_range(table: &DeltaTable) -> Result<(u64, u64)> {
+    let latest = table.get_latest_version().await.unwrap_or_default();
+    let store = table.log_store().object_store(None);
+    let log = deltalake::Path::from("_delta_log");
+    let listed: Vec<_> = store
+        .list(Some(&log))
+        .try_collect()
+        .await
+        .unwrap_or_default();
+    let earliest = listed
+        .iter()
+        .filter_map(|m| {
+            let file = m.location.filename()?;
+            file.strip_suffix(".json")?.parse::<u64>().ok()
+        })
+        .min()
+        .unwrap_or(latest);
+    Ok((earliest, latest.max(earliest)))
+}
+
+/// Protocol, features, constraints and partitioning of the loaded snapshot.
+pub(crate) fn delta_info(
+    table: &DeltaTable,
+    (earliest, latest): (u64, u64),
+    pinned: bool,
+) -> Result<DeltaInfo> {
+    let state = table.snapshot().map_err(|source| Error::Delta {
+        name: table.table_url().to_string(),
+        location: table.table_url().to_string(),
+        source: Box::new(source),
+    })?;
+    let protocol = state.protocol();
+    let config = state.table_config();
+    let constraints: Vec<String> = config
+        .get_constraints()
+        .iter()
+        .map(|c| format!("{}: {}", c.name, c.expr))
+        .collect();
+    let mut features: Vec<String> = protocol
+        .reader_features()
+        .into_iter()
+        .flatten()
+        .chain(protocol.writer_features().into_iter().flatten())
+        .map(|f| f.to_string())
+        .collect();
+    let change_data_feed = config.enable_change_data_feed();
+    let named = [
+        (change_data_feed, "changeDataFeed"),
+        (!constraints.is_empty(), "checkConstraints"),
+        (
+            config.enable_deletion_vectors.unwrap_or(false),
+            "deletionVectors",
+        ),
+        (
+            // The mode's type lives in delta_kernel, which deltalake does not re-export.
+            config
+                .column_mapping_mode
+                .is_some_and(|m| format!("{m:?}") != "None"),
+            "columnMapping",
+        ),
+    ];
+    for (present, feature) in named {
+        if present && !features.iter().any(|f| f == feature) {
+            features.push(feature.to_owned());
+        }
+    }
+    features.sort();
+    features.dedup();
+    Ok(DeltaInfo {
+        table_url: table.table_url().to_string(),
+        version: table.version().unwrap_or_default(),
+        latest_version: latest,
+        earliest_version: earliest,
+        pinned,
+        min_reader_version: protocol.min_reader_version(),
+        min_writer_version: protocol.min_writer_version(),
+        features,
+        change_data_feed,
+        constraints,
+        partition_columns: state.metadata().partition_columns().to_vec(),
+    })
+}
+
+fn delta_metadata(
+    name: &str,
+    kind: DatasetKind,
+    location: &str,
+    table: &DeltaTable,
+    schema: arrow::datatypes::SchemaRef,
+    info: DeltaInfo,
+) -> TableProviderMetadata {
+    let mut metadata = TableProviderMetadata::new(name, kind, schema.clone());
+    metadata.location = Some(location.to_owned());
+    metadata.partition_cols = info
+        .partition_columns
+        .iter()
+        .filter_map(|c| {
+            schema
+                .field_with_name(c)
+                .ok()
+                .map(|f| PartitionColumn::new(c.clone(), f.data_type().clone()))
+        })
+        .collect();
+    metadata.filter_pushdown = if info.partition_columns.is_empty() {
+        FilterPushdown::Inexact
+    } else {
+        FilterPushdown::ExactOnPartitions
+    };
+    if let Ok(state) = table.snapshot() {
+        metadata.files = Some(state.log_data().num_files() as u64);
+    }
+    metadata.delta = Some(info);
+    metadata
+}
+
+impl IoAdapter {
+    pub(crate) async fn prepare_delta(&self, name: &str, spec: &DeltaSpec) -> Result<Prepared> {
+        if spec.version.is_some() && spec.timestamp.is_some() {
+            return Err(Error::InvalidOption {
+                option: format!("time travel of `{name}`"),
+                value: "version and timestamp".into(),
+                expected: "one of `version` or `timestamp`".into(),
+            });
+        }
+        let table = open_table(
+            name,
+            &spec.location,
+            &spec.storage_options,
+            spec.version,
+            spec.timestamp.as_deref(),
+        )
+        .await?;
+        let info = delta_info(&table, log_range(&table).await?, spec.is_pinned())?;
+        table
+            .update_datafusion_session(&self.session().state())
+            .map_err(|source| Error::Delta {
+                name: name.into(),
+                location: spec.location.clone(),
+                source: Box::new(source),
+            })?;
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(Error::datafusion(name))?;
+        let mut metadata = delta_metadata(
+            name,
+            DatasetKind::Delta,
+            &spec.location,
+            &table,
+            provider.schema(),
+            info,
+        );
+        // A pinned snapshot is history: writing through it would commit on top of a
+        // version the caller did not mean to change.
+        metadata.capabilities = if spec.is_pinned() {
+            WriteCapabilities::NONE
+        } else {
+            WriteCapabilities::DELTA
+        };
+        if let Some(v) = spec.version {
+            metadata.options.insert("version".into(), v.to_string());
+        }
+        if let Some(ts) = &spec.timestamp {
+            metadata.options.insert("timestamp".into(), ts.clone());
+        }
+        let mut prepared = Prepared::new(provider, metadata);
+        prepared.delta = Some(table);
+        Ok(prepared)
+    }
+
+    pub(crate) async fn prepare_delta_cdf(
+        &self,
+        name: &str,
+        spec: &DeltaCdfSpec,
+    ) -> Result<Prepared> {
+        if spec.starting_version.is_some() && spec.starting_timestamp.is_some()
+            || spec.ending_version.is_some() && spec.ending_timestamp.is_some()
+        {
+            return Err(Error::InvalidOption {
+                option: format!("change feed range of `{name}`"),
+                value: "a version and a timestamp for the same bound".into(),
+                expected: "a version or a timestamp for each bound".into(),
+            });
+        }
+        let table = open_table(name, &spec.location, &spec.storage_options, None, None).await?;
+        let range = CdfRange {
+            starting_version: spec.starting_version,
+            ending_version: spec.ending_version,
+            starting_timestamp: spec.starting_timestamp.clone(),
+            ending_timestamp: spec.ending_timestamp.clone(),
+        };
+        let info = delta_info(&table, log_range(&table).await?, false)?;
+        let provider = RecordedCdf::try_new(
+            name,
+            &table,
+            &info,
+            range,
+            "dataset",
+            self.recorder().clone(),
+        )?;
+        let mut metadata = delta_metadata(
+            name,
+            DatasetKind::DeltaCdf,
+            &spec.location,
+            &table,
+            datafusion::catalog::TableProvider::schema(&provider),
+            info,
+        );
+        let mut event_options = serde_json::Map::new();
+        for (key, value) in [
+            (
+                "starting_version",
+                spec.starting_version.map(|v| v.to_string()),
+            ),
+            ("ending_version", spec.ending_version.map(|v| v.to_string())),
+            ("starting_timestamp", spec.starting_timestamp.clone()),
+            ("ending_timestamp", spec.ending_timestamp.clone()),
+        ] {
+            if let Some(value) = value {
+                metadata.options.insert(key.into(), value.clone());
+                event_options.insert(key.into(), value.into());
+            }
+        }
+        let mut prepared = Prepared::new(Arc::new(provider), metadata);
+        prepared.event_options = event_options;
+        Ok(prepared)
+    }
+}

@@ -1,0 +1,344 @@
+//! `execute` and `execute_stream`: run a compiled plan within the profile's limits,
+//! routed by [`crate::route`]; the one result envelope.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::TreeNode;
+use datafusion::error::DataFusionError;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement};
+use datafusion::physical_plan::collect;
+use unifier_diagnostics::{DiagnosticsContext, ErrorEvent, ExecuteEvent, Status};
+use unifier_io_adapter::IfExists;
+use unifier_policy::PolicyReport;
+
+use crate::error::{Error, Result};
+use crate::metrics::ScanMetrics;
+use crate::params::Params;
+use crate::result::{
+    Compiled, CompiledQuery, ExecutionResult, PhysicalPlan, Provenance, WriteSummary,
+};
+use crate::route::{Route, check_writes, route, write_nodes};
+use crate::stream::{Pending, RecordedStream};
+use crate::unifier::Unifier;
+
+impl Unifier {
+    /// Runs a compiled statement within the profile's limits and returns the envelope.
+    pub async fn execute(&self, query: &CompiledQuery) -> Result<ExecutionResult> {
+        self.execute_recorded(query).await.map(|(result, _)| result)
+    }
+
+    pub(crate) async fn execute_recorded(
+        &self,
+        query: &CompiledQuery,
+    ) -> Result<(ExecutionResult, Option<PhysicalPlan>)> {
+        let diag = self.recorder().begin("execute");
+        let started = Instant::now();
+        let outcome = self.execute_in(query).await;
+        let execute_time = started.elapsed();
+        match outcome {
+            Ok((kind, metrics, physical)) => {
+                let provenance = Box::new(Provenance {
+                    operation_id: diag.operation_id(),
+                    compile_operation_id: query.operation_id,
+                    verdict: query.report.verdict.clone(),
+                    fingerprint: query.fingerprint.clone(),
+                    plan_hash: query.plan_hash.clone(),
+                    inputs: query.inputs.clone(),
+                    policy_time: query.policy_time,
+                    plan_time: query.plan_time,
+                    execute_time,
+                    metrics,
+                });
+                let result = match kind {
+                    Outcome::Rows(schema, batches) => ExecutionResult::Table {
+                        schema,
+                        batches,
+                        provenance,
+                    },
+                    Outcome::Write(summary) => ExecutionResult::Write {
+                        summary,
+                        provenance,
+                    },
+                };
+                let m = &result.provenance().metrics;
+                diag.record(
+                    Status::Ok,
+                    execute_time,
+                    format!("{} rows", result.rows()),
+                    ExecuteEvent {
+                        plan_hash: query.plan_hash.clone(),
+                        inputs: query.inputs.clone(),
+                        rows: result.rows(),
+                        batches: match &result {
+                            ExecutionResult::Table { batches, .. } => batches.len() as u64,
+                            ExecutionResult::Reader { .. } | ExecutionResult::Write { .. } => 0,
+                        },
+                        files_scanned: m.files_scanned,
+                        files_pruned: m.files_pruned,
+                        row_groups_pruned: m.row_groups_pruned,
+                        row_groups_matched: m.row_groups_matched,
+                        bytes_scanned: m.bytes_scanned,
+                        sort_elided: m.sort_elided,
+                        sort_execs: m.sort_execs,
+                    },
+                );
+                Ok((result, physical))
+            }
+            Err(error) => {
+                record_error(&diag, "execute", &error, Some(&query.fingerprint));
+                Err(error)
+            }
+        }
+    }
+
+    /// Runs a compiled query and returns its rows as a stream
+    /// ([`ExecutionResult::Reader`]); statements that are not queries (DDL, writes,
+    /// `SET`) run as with [`Unifier::execute`].
+    pub async fn execute_stream(&self, query: &CompiledQuery) -> Result<ExecutionResult> {
+        if !matches!(route(&query.plan), Route::Query) || !write_nodes(&query.plan).is_empty() {
+            return self.execute(query).await;
+        }
+        let diag = self.recorder().begin("execute");
+        let started = Instant::now();
+        let sql = &query.canonical_sql;
+        let opened = async {
+            let physical = query.state.create_physical_plan(&query.plan).await?;
+            let stream = datafusion::physical_plan::execute_stream(
+                physical.clone(),
+                Arc::new(TaskContext::from(query.state.as_ref())),
+            )?;
+            Ok::<_, DataFusionError>((physical, stream))
+        }
+        .await;
+        let (physical, stream) = match opened {
+            Ok(x) => x,
+            Err(source) => {
+                let error = self.classify(sql, source);
+                record_error(&diag, "execute", &error, Some(&query.fingerprint));
+                return Err(error);
+            }
+        };
+        let provenance = Box::new(Provenance {
+            operation_id: diag.operation_id(),
+            compile_operation_id: query.operation_id,
+            verdict: query.report.verdict.clone(),
+            fingerprint: query.fingerprint.clone(),
+            plan_hash: query.plan_hash.clone(),
+            inputs: query.inputs.clone(),
+            policy_time: query.policy_time,
+            plan_time: query.plan_time,
+            execute_time: started.elapsed(),
+            metrics: ScanMetrics::default(),
+        });
+        let schema = physical.schema();
+        let pending = Pending {
+            diag,
+            started,
+            plan_hash: query.plan_hash.clone(),
+            inputs: query.inputs.clone(),
+            sorts: plan_sorts(&query.plan),
+        };
+        Ok(ExecutionResult::Reader {
+            schema,
+            stream: RecordedStream::new(stream, physical, pending),
+            provenance,
+        })
+    }
+
+    /// Compiles and executes; a denial becomes [`Error::Unsupported`] naming the
+    /// violations (use [`Unifier::compile`] to get the verdict as data).
+    pub async fn sql(&self, sql: &str, params: Params) -> Result<ExecutionResult> {
+        match self.compile(sql, params).await? {
+            Compiled::Allowed(query) => self.execute(&query).await,
+            Compiled::Denied(denied) => Err(Error::Unsupported {
+                sql: denied.report.canonical_sql.clone(),
+                reason: format!("denied by the policy: {}", denial_text(&denied.report)),
+            }),
+        }
+    }
+
+    async fn execute_in(
+        &self,
+        query: &CompiledQuery,
+    ) -> Result<(Outcome, ScanMetrics, Option<PhysicalPlan>)> {
+        let sql = &query.canonical_sql;
+        let exec_err = |source: DataFusionError| self.classify(sql, source);
+        // Checked at compile too; the catalog may have changed since.
+        check_writes(&self.io, &query.plan, sql)?;
+        match route(&query.plan) {
+            Route::Ddl(ddl) => {
+                return self
+                    .run_ddl(sql, ddl)
+                    .await
+                    .map(|o| (o, ScanMetrics::default(), None));
+            }
+            Route::Statement => {
+                let batches = match &query.plan {
+                    LogicalPlan::Statement(Statement::Prepare(prepare)) => {
+                        self.prepared.store(prepare).map_err(exec_err)?;
+                        vec![]
+                    }
+                    LogicalPlan::Statement(Statement::Deallocate(d)) => {
+                        self.prepared.remove(&d.name).map_err(exec_err)?;
+                        vec![]
+                    }
+                    // SET / RESET and friends change the session; they passed the gate.
+                    // (EXECUTE never gets here: compile resolved it to its plan.)
+                    plan => self
+                        .io
+                        .session()
+                        .execute_logical_plan(plan.clone())
+                        .await
+                        .map_err(exec_err)?
+                        .collect()
+                        .await
+                        .map_err(exec_err)?,
+                };
+                let schema: SchemaRef = Arc::new(query.plan.schema().as_arrow().clone());
+                return Ok((Outcome::Rows(schema, batches), ScanMetrics::default(), None));
+            }
+            Route::Write(_) | Route::Query => {}
+        }
+        let physical = query
+            .state
+            .create_physical_plan(&query.plan)
+            .await
+            .map_err(exec_err)?;
+        let schema = physical.schema();
+        let task = Arc::new(TaskContext::from(query.state.as_ref()));
+        let run = collect(physical.clone(), task);
+        let batches = match self.profile.runtime.query_timeout_ms {
+            Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), run).await {
+                Ok(result) => result.map_err(exec_err)?,
+                Err(_) => {
+                    return Err(Error::Timeout {
+                        timeout_ms: ms,
+                        sql: sql.clone(),
+                    });
+                }
+            },
+            None => run.await.map_err(exec_err)?,
+        };
+        let metrics = ScanMetrics::from_plan(physical.as_ref(), plan_sorts(&query.plan));
+        let outcome = match route(&query.plan) {
+            Route::Write(dml) => Outcome::Write(WriteSummary {
+                table: dml.table_name.to_string(),
+                rows: count_rows(&batches),
+            }),
+            _ => Outcome::Rows(schema, batches),
+        };
+        Ok((outcome, metrics, Some(physical)))
+    }
+
+    async fn run_ddl(&self, sql: &str, ddl: &DdlStatement) -> Result<Outcome> {
+        let empty = || Outcome::Rows(Arc::new(arrow::datatypes::Schema::empty()), vec![]);
+        let options = |replace: bool| {
+            self.register_options(if replace {
+                IfExists::Replace
+            } else {
+                IfExists::Fail
+            })
+        };
+        match ddl {
+            DdlStatement::CreateView(view) => {
+                let name = view.name.to_string();
+                let definition = view.definition.clone().or_else(|| Some(sql.to_owned()));
+                self.io.register_view(
+                    &name,
+                    (*view.input).clone(),
+                    definition,
+                    options(view.or_replace),
+                )?;
+                Ok(empty())
+            }
+            DdlStatement::DropView(drop) => self
+                .drop_table(sql, &drop.name.to_string(), drop.if_exists)
+                .map(|()| empty()),
+            DdlStatement::DropTable(drop) => self
+                .drop_table(sql, &drop.name.to_string(), drop.if_exists)
+                .map(|()| empty()),
+            other => Err(Error::Unsupported {
+                sql: sql.to_owned(),
+                reason: format!(
+                    "{} goes through the catalog: register datasets with the IO adapter or the catalog manifest",
+                    other.name()
+                ),
+            }),
+        }
+    }
+
+    pub(crate) fn classify(&self, sql: &str, source: DataFusionError) -> Error {
+        let exhausted = matches!(source.find_root(), DataFusionError::ResourcesExhausted(_));
+        match (exhausted, self.profile.runtime.memory_limit_mb) {
+            (true, Some(limit_mb)) => Error::ResourcesExhausted {
+                limit_mb,
+                sql: sql.to_owned(),
+                source: Box::new(source),
+            },
+            _ => Error::Execute {
+                sql: sql.to_owned(),
+                source: Box::new(source),
+            },
+        }
+    }
+}
+
+pub(crate) enum Outcome {
+    Rows(SchemaRef, Vec<RecordBatch>),
+    Write(WriteSummary),
+}
+
+fn count_rows(batches: &[RecordBatch]) -> u64 {
+    // DataFusion's insert returns one row with the count.
+    batches
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::UInt64Array>()
+                .map(|a| a.value(0))
+        })
+        .unwrap_or(0)
+}
+
+/// Whether the logical plan sorts (an ORDER BY that a verified ordering may satisfy).
+pub(crate) fn plan_sorts(plan: &LogicalPlan) -> bool {
+    plan.exists(|node| Ok(matches!(node, LogicalPlan::Sort(_))))
+        .unwrap_or(false)
+}
+
+pub(crate) fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+pub(crate) fn denial_text(report: &PolicyReport) -> String {
+    report
+        .verdict
+        .violations()
+        .iter()
+        .map(|v| format!("{}: {}", v.code.as_str(), v.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub(crate) fn record_error(
+    diag: &DiagnosticsContext,
+    operation: &str,
+    error: &Error,
+    fingerprint: Option<&String>,
+) {
+    diag.record(
+        Status::Error,
+        diag.elapsed(),
+        error.to_string(),
+        ErrorEvent {
+            operation: operation.into(),
+            error_kind: error.kind().into(),
+            sql_fingerprint: fingerprint.cloned(),
+        },
+    );
+}

@@ -1,0 +1,192 @@
+//! The result types: a compiled or denied statement, the execution envelope, provenance.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::LogicalPlan;
+use unifier_io_adapter::TableProviderMetadata;
+use unifier_policy::{PolicyReport, StatementClass, Verdict};
+
+use crate::metrics::ScanMetrics;
+use crate::stream::RecordedStream;
+
+/// A statement that passed the gate and was planned.
+#[derive(Debug, Clone)]
+pub struct CompiledQuery {
+    /// The session state the statement was planned with; execution reuses it, so the
+    /// plan runs under the configuration it was compiled with (tables are shared).
+    pub(crate) state: Arc<SessionState>,
+    /// Operation id of the compile (its `policy` and `compile` events).
+    pub operation_id: u64,
+    /// The full policy report (verdict `allow`).
+    pub report: PolicyReport,
+    /// The canonical SQL of the statement.
+    pub canonical_sql: String,
+    /// The statement's fingerprint (`PolicyReport::ast_fingerprint`).
+    pub fingerprint: String,
+    /// The statement's classes.
+    pub classes: BTreeSet<StatementClass>,
+    /// The logical plan, parameters bound.
+    pub plan: LogicalPlan,
+    /// sha256 of the plan's indented display, first 16 hex digits.
+    pub plan_hash: String,
+    /// Registered datasets the plan reads.
+    pub inputs: Vec<String>,
+    /// Time spent in the policy gate.
+    pub policy_time: Duration,
+    /// Time spent planning and verifying.
+    pub plan_time: Duration,
+}
+
+/// A statement the policy refused: nothing reached DataFusion.
+#[derive(Debug, Clone)]
+pub struct DeniedQuery {
+    /// Operation id of the compile (its `policy` event).
+    pub operation_id: u64,
+    /// The report, verdict `deny` with its violations.
+    pub report: PolicyReport,
+}
+
+/// The outcome of [`Unifier::compile`].
+#[derive(Debug, Clone)]
+pub enum Compiled {
+    /// Allowed and planned; pass to [`Unifier::execute`].
+    Allowed(Box<CompiledQuery>),
+    /// Refused by the policy.
+    Denied(Box<DeniedQuery>),
+}
+
+impl Compiled {
+    /// The verdict.
+    pub fn verdict(&self) -> &Verdict {
+        &self.report().verdict
+    }
+
+    /// The policy report.
+    pub fn report(&self) -> &PolicyReport {
+        match self {
+            Compiled::Allowed(q) => &q.report,
+            Compiled::Denied(d) => &d.report,
+        }
+    }
+
+    /// The compiled query, when allowed.
+    pub fn allowed(self) -> Option<CompiledQuery> {
+        match self {
+            Compiled::Allowed(q) => Some(*q),
+            Compiled::Denied(_) => None,
+        }
+    }
+}
+
+/// Where a result came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    /// Operation id of the execution (its `execute` event).
+    pub operation_id: u64,
+    /// Operation id of the compile.
+    pub compile_operation_id: u64,
+    /// The verdict that let it run.
+    pub verdict: Verdict,
+    /// The statement's fingerprint.
+    pub fingerprint: String,
+    /// Hash of the plan that ran.
+    pub plan_hash: String,
+    /// Datasets read.
+    pub inputs: Vec<String>,
+    /// Gate, planning and execution times.
+    pub policy_time: Duration,
+    /// Planning and verification time.
+    pub plan_time: Duration,
+    /// Execution time.
+    pub execute_time: Duration,
+    /// Scan metrics of the physical plan.
+    pub metrics: ScanMetrics,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Target table.
+    pub table: String,
+    /// Rows written.
+    pub rows: u64,
+}
+
+/// The one result envelope of [`Unifier::execute`].
+#[derive(Debug)]
+pub enum ExecutionResult {
+    /// Rows, collected.
+    Table {
+        /// Result schema.
+        schema: SchemaRef,
+        /// The batches.
+        batches: Vec<RecordBatch>,
+        /// Where they came from.
+        provenance: Box<Provenance>,
+    },
+    /// Rows as a stream (from [`Unifier::execute_stream`]); its `execute` event is
+    /// recorded when the stream ends. The provenance's metrics are empty until then.
+    Reader {
+        /// Result schema.
+        schema: SchemaRef,
+        /// The rows.
+        stream: RecordedStream,
+        /// Where they come from.
+        provenance: Box<Provenance>,
+    },
+    /// A write's summary.
+    Write {
+        /// What was written.
+        summary: WriteSummary,
+        /// Where it came from.
+        provenance: Box<Provenance>,
+    },
+}
+
+impl ExecutionResult {
+    /// The provenance of any result.
+    pub fn provenance(&self) -> &Provenance {
+        match self {
+            ExecutionResult::Table { provenance, .. }
+            | ExecutionResult::Reader { provenance, .. }
+            | ExecutionResult::Write { provenance, .. } => provenance,
+        }
+    }
+
+    /// Rows returned (or written; read so far, for a reader).
+    pub fn rows(&self) -> u64 {
+        match self {
+            ExecutionResult::Reader { stream, .. } => stream.rows_read(),
+            ExecutionResult::Table { batches, .. } => {
+                batches.iter().map(|b| b.num_rows() as u64).sum()
+            }
+            ExecutionResult::Write { summary, .. } => summary.rows,
+        }
+    }
+}
+
+/// What [`Unifier::explain`] shows.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    /// The optimized logical plan, indented.
+    pub logical_plan: String,
+    /// The physical plan, indented (with metrics after `analyze`); `None` for
+    /// statements that do not run as a query.
+    pub physical_plan: Option<String>,
+    /// Whether the statement sorts.
+    pub sorts: bool,
+    /// Scan metrics (from the run with `analyze`; without it only the sort counts).
+    pub metrics: Option<ScanMetrics>,
+    /// Rows returned, with `analyze`.
+    pub rows: Option<u64>,
+    /// Metadata of the datasets read: sort verification, pruning support.
+    pub datasets: Vec<TableProviderMetadata>,
+}
+
+/// The physical plan type, re-exported for callers that inspect metrics.
+pub type PhysicalPlan = Arc<dyn datafusion::physical_plan::ExecutionPlan>;

@@ -1,0 +1,121 @@
+//! "Is this a query or a write?" — answered here, once, for every plan.
+//!
+//! [`write_nodes`] walks the *whole* logical plan (subqueries included; `Explain`,
+//! `Analyze` and a resolved `EXECUTE` are ordinary nodes of that walk) and returns every
+//! `Dml` and `Copy` node. [`check_writes`] holds each `Dml` node against its target's
+//! capabilities before anything runs, so a write cannot hide under a wrapper.
+//! [`route`] says how the top of a plan runs.
+
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{DdlStatement, DmlStatement, LogicalPlan, WriteOp as DfWriteOp};
+use unifier_io_adapter::{IoAdapter, WriteOp};
+
+use crate::error::{Error, Result};
+
+/// One node of a plan that writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WriteNode {
+    /// A write into a registered table.
+    Table {
+        /// The target, as the plan names it.
+        table: String,
+        /// The operation, in the catalog's terms; `None` for operations unifier never
+        /// runs through a plan (`CREATE TABLE AS`).
+        op: Option<WriteOp>,
+    },
+    /// `COPY … TO` a location (gated by the policy's `copy` class and external access).
+    Copy {
+        /// The output location.
+        location: String,
+    },
+}
+
+/// The catalog's name for a DataFusion write operation.
+pub(crate) fn write_op(op: &DfWriteOp) -> Option<WriteOp> {
+    match op {
+        DfWriteOp::Insert(InsertOp::Append) => Some(WriteOp::Append),
+        DfWriteOp::Insert(InsertOp::Overwrite) => Some(WriteOp::Overwrite),
+        // INSERT OR REPLACE is an upsert: the catalog calls that merge.
+        DfWriteOp::Insert(InsertOp::Replace) | DfWriteOp::MergeInto(_) => Some(WriteOp::Merge),
+        DfWriteOp::Delete | DfWriteOp::Truncate => Some(WriteOp::Delete),
+        DfWriteOp::Update => Some(WriteOp::Update),
+        // CREATE TABLE AS, and operations DataFusion adds later: never through a plan.
+        _ => None,
+    }
+}
+
+/// Every `Dml` and `Copy` node of `plan`, wherever it sits.
+pub(crate) fn write_nodes(plan: &LogicalPlan) -> Vec<WriteNode> {
+    let mut found = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        match node {
+            LogicalPlan::Dml(dml) => found.push(WriteNode::Table {
+                table: dml.table_name.to_string(),
+                op: write_op(&dml.op),
+            }),
+            LogicalPlan::Copy(copy) => found.push(WriteNode::Copy {
+                location: copy.output_url.clone(),
+            }),
+            _ => {}
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })
+    .ok();
+    found
+}
+
+/// Refuses the plan unless every table it writes accepts that operation.
+pub(crate) fn check_writes(io: &IoAdapter, plan: &LogicalPlan, sql: &str) -> Result<()> {
+    for node in write_nodes(plan) {
+        let WriteNode::Table { table, op } = node else {
+            continue;
+        };
+        let metadata = io.dataset(&table);
+        let allowed = match (&metadata, op) {
+            (Some(m), Some(op)) => m.capabilities.allows(op),
+            _ => false,
+        };
+        if !allowed {
+            return Err(Error::WriteRefused {
+                sql: sql.to_owned(),
+                table,
+                op: op.map_or_else(|| "create table as".to_owned(), |op| op.to_string()),
+                accepted: match metadata {
+                    Some(m) if m.capabilities.any() => m.capabilities.names().join(", "),
+                    Some(_) => "none: it is read-only".to_owned(),
+                    None => "none: it is not registered".to_owned(),
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether the plan is a plain `EXPLAIN` (not `ANALYZE`) of something that writes: its
+/// physical plan must not be built, since building it can already change data.
+pub(crate) fn explains_a_write(plan: &LogicalPlan) -> bool {
+    matches!(plan, LogicalPlan::Explain(_)) && !write_nodes(plan).is_empty()
+}
+
+/// How the top of a plan runs.
+pub(crate) enum Route<'a> {
+    /// Catalog DDL (`CREATE VIEW`, `DROP`), through the IO adapter.
+    Ddl(&'a DdlStatement),
+    /// A write into a registered table.
+    Write(&'a DmlStatement),
+    /// A session statement (`SET`, `RESET`, `PREPARE`, `DEALLOCATE`).
+    Statement,
+    /// Anything that returns rows (queries, `EXPLAIN`, `COPY`'s count).
+    Query,
+}
+
+/// Routes the top node of `plan`.
+pub(crate) fn route(plan: &LogicalPlan) -> Route<'_> {
+    match plan {
+        LogicalPlan::Ddl(ddl) => Route::Ddl(ddl),
+        LogicalPlan::Dml(dml) => Route::Write(dml),
+        LogicalPlan::Statement(_) => Route::Statement,
+        _ => Route::Query,
+    }
+}
