@@ -13,7 +13,9 @@ use crate::catalog::{IoAdapter, Prepared};
 use crate::cdf::{CdfRange, RecordedCdf};
 use crate::error::{Error, Result};
 use crate::metadata::{DeltaInfo, FilterPushdown, TableProviderMetadata, WriteCapabilities};
-use crate::spec::{DatasetKind, DeltaCdfSpec, DeltaSpec, PartitionColumn};
+use crate::spec::{
+    DatasetKind, DeltaCdfSpec, DeltaSpec, DeltaTableOptions, PartitionColumn, RegisterOptions,
+};
 
 /// The table root of `location`: an existing local directory (made absolute) or a URL.
 pub(crate) fn table_url(name: &str, location: &str) -> Result<Url> {
@@ -210,7 +212,130 @@ fn delta_metadata(
     metadata
 }
 
+/// The columns of `declared` that `found` lacks or types differently, and the ones
+/// `found` has in addition.
+fn schema_differences(
+    declared: &arrow::datatypes::Schema,
+    found: &arrow::datatypes::Schema,
+) -> Vec<String> {
+    let mut differences = Vec::new();
+    for field in declared.fields() {
+        match found.field_with_name(field.name()) {
+            Err(_) => differences.push(format!(
+                "column `{}`: declared {}, not in the table",
+                field.name(),
+                field.data_type()
+            )),
+            Ok(f) if f.data_type() != field.data_type() || f.is_nullable() != field.is_nullable() => {
+                let null = |n: bool| if n { "" } else { " NOT NULL" };
+                differences.push(format!(
+                    "column `{}`: declared {}{}, found {}{}",
+                    field.name(),
+                    field.data_type(),
+                    null(field.is_nullable()),
+                    f.data_type(),
+                    null(f.is_nullable())
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    for f in found.fields() {
+        if declared.field_with_name(f.name()).is_err() {
+            differences.push(format!(
+                "column `{}`: {} in the table, not declared",
+                f.name(),
+                f.data_type()
+            ));
+        }
+    }
+    differences
+}
+
 impl IoAdapter {
+    /// Creates a Delta table with exactly `schema` (nothing is inferred) and registers
+    /// it as `name`. When a table already exists at the location, its schema must equal
+    /// the declared one (every differing column is named); it is then registered as it
+    /// is, so creating twice is harmless.
+    pub async fn create_delta(
+        &self,
+        name: &str,
+        schema: arrow::datatypes::SchemaRef,
+        options: DeltaTableOptions,
+        register: RegisterOptions,
+    ) -> Result<TableProviderMetadata> {
+        let location = options.location.clone();
+        let delta_err = |source: DeltaTableError| Error::Delta {
+            name: name.into(),
+            location: location.clone(),
+            source: Box::new(source),
+        };
+        if !location.contains("://") {
+            std::fs::create_dir_all(&location).map_err(|e| Error::InvalidOption {
+                option: format!("location of `{name}`"),
+                value: location.clone(),
+                expected: format!("a directory that can be created ({e})"),
+            })?;
+        }
+        let url = table_url(name, &location)?;
+        let storage: HashMap<String, String> = options
+            .storage_options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let table = DeltaTable::try_from_url_with_storage_options(url, storage)
+            .await
+            .map_err(delta_err)?;
+        if table.version().is_some() {
+            let found = table
+                .snapshot()
+                .map_err(delta_err)?
+                .snapshot()
+                .arrow_schema();
+            let differences = schema_differences(&schema, &found);
+            if !differences.is_empty() {
+                return Err(Error::DeclaredSchema {
+                    name: name.into(),
+                    location,
+                    differences,
+                });
+            }
+        } else {
+            use deltalake::kernel::engine::arrow_conversion::TryFromArrow as _;
+            let columns = deltalake::kernel::StructType::try_from_arrow(schema.as_ref())
+                .map_err(|e| delta_err(DeltaTableError::from(e)))?;
+            let mut configuration: Vec<(String, Option<String>)> = options
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone())))
+                .collect();
+            if options.change_data_feed {
+                configuration.push(("delta.enableChangeDataFeed".into(), Some("true".into())));
+            }
+            let mut created = table
+                .create()
+                .with_columns(columns.fields().cloned())
+                .with_partition_columns(options.partition_by.clone())
+                .with_configuration(configuration)
+                .await
+                .map_err(delta_err)?;
+            if !options.constraints.is_empty() {
+                created = created
+                    .add_constraint()
+                    .with_constraints(options.constraints.clone().into_iter().collect())
+                    .await
+                    .map_err(delta_err)?;
+            }
+            drop(created);
+        }
+        let spec = DeltaSpec {
+            location: options.location.clone(),
+            storage_options: options.storage_options.clone(),
+            ..DeltaSpec::default()
+        };
+        self.register(name, spec, register).await
+    }
+
     pub(crate) async fn prepare_delta(&self, name: &str, spec: &DeltaSpec) -> Result<Prepared> {
         if spec.version.is_some() && spec.timestamp.is_some() {
             return Err(Error::InvalidOption {

@@ -191,6 +191,16 @@ pub enum Error {
         /// Latest version.
         latest: u64,
     },
+    /// An existing table's schema differs from the declared one.
+    #[error("table `{name}`: the table at `{location}` does not have the declared schema: {}", .differences.join("; "))]
+    DeclaredSchema {
+        /// The dataset.
+        name: String,
+        /// Its location.
+        location: String,
+        /// Every differing column, expected and found.
+        differences: Vec<String>,
+    },
     /// The diagnostics layer failed.
     #[error(transparent)]
     Diagnostics(#[from] unifier_diagnostics::Error),
@@ -216,6 +226,7 @@ impl Error {
             Error::Delta { .. } => "delta",
             Error::CdfNotEnabled { .. } => "cdf_not_enabled",
             Error::VersionRange { .. } => "version_range",
+            Error::DeclaredSchema { .. } => "declared_schema",
             Error::DataFusion { .. } => "datafusion",
             Error::Diagnostics(_) => "diagnostics",
         }

@@ -547,6 +547,67 @@ impl DeltaCdfSpec {
     }
 }
 
+/// How [`crate::IoAdapter::create_delta`] creates a Delta table.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaTableOptions {
+    /// Where: a local directory (created) or an object-store URL.
+    pub location: String,
+    /// Partition columns, in order.
+    #[serde(default)]
+    pub partition_by: Vec<String>,
+    /// Record the Change Data Feed (`delta.enableChangeDataFeed = true`).
+    #[serde(default)]
+    pub change_data_feed: bool,
+    /// Check constraints: name and SQL expression every row must satisfy.
+    #[serde(default)]
+    pub constraints: BTreeMap<String, String>,
+    /// Other table properties (`delta.*`).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    /// Object-store options.
+    #[serde(default)]
+    pub storage_options: BTreeMap<String, String>,
+}
+
+impl DeltaTableOptions {
+    /// A table at `location`, unpartitioned, without the change feed.
+    pub fn new(location: impl Into<String>) -> Self {
+        Self {
+            location: location.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Partitioned by `columns`.
+    #[must_use]
+    pub fn with_partition_by(mut self, columns: Vec<String>) -> Self {
+        self.partition_by = columns;
+        self
+    }
+
+    /// With the Change Data Feed on.
+    #[must_use]
+    pub fn with_change_data_feed(mut self) -> Self {
+        self.change_data_feed = true;
+        self
+    }
+
+    /// With a check constraint.
+    #[must_use]
+    pub fn with_constraint(mut self, name: impl Into<String>, expr: impl Into<String>) -> Self {
+        self.constraints.insert(name.into(), expr.into());
+        self
+    }
+
+    /// With a table property.
+    #[must_use]
+    pub fn with_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties.insert(key.into(), value.into());
+        self
+    }
+}
+
 /// What to register: one tagged spec for the manifest, the facade and the adapter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::execute::{denial_text, micros, record_error};
 use crate::params::Params;
 use crate::result::{Compiled, CompiledQuery, DeniedQuery};
-use crate::route::{check_writes, explains_a_write};
+use crate::route::{analyzed_delta_writes, check_writes, explains_a_write};
 use crate::unifier::Unifier;
 
 impl Unifier {
@@ -134,6 +134,14 @@ impl Unifier {
                 source: Box::new(source),
             })?;
         check_writes(&self.io, &plan, &canonical_sql)?;
+        if let Some(table) = analyzed_delta_writes(&self.io, &plan).first() {
+            return Err(Error::Unsupported {
+                sql: canonical_sql.clone(),
+                reason: format!(
+                    "EXPLAIN ANALYZE does not run writes into Delta table `{table}`: run the statement itself (its write event has the metrics)"
+                ),
+            });
+        }
         if explains_a_write(&plan) {
             // Building the physical plan of a write can change data already (a memory
             // table deletes while planning): EXPLAIN shows the logical plan only.

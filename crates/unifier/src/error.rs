@@ -66,6 +66,42 @@ pub enum Error {
         /// The operations the table accepts.
         accepted: String,
     },
+    /// An output (a view) does not have its declared schema.
+    #[error("view `{name}` does not have its declared schema: {}", .differences.join("; "))]
+    ContractBroken {
+        /// The output.
+        name: String,
+        /// Every differing column, expected and found.
+        differences: Vec<String>,
+    },
+    /// A write into a Delta table failed; nothing was committed.
+    #[error("cannot write `{sql}`")]
+    Write {
+        /// The canonical SQL (empty for API writes).
+        sql: String,
+        /// The write pipeline's error.
+        #[source]
+        source: Box<unifier_write_pipeline::Error>,
+    },
+    /// An API write the policy or the catalog does not allow.
+    #[error("write refused: {reason}")]
+    WriteDenied {
+        /// Why.
+        reason: String,
+    },
+    /// A write ran longer than `query_timeout_ms`.
+    #[error(
+        "write cancelled after the {timeout_ms} ms timeout: `{sql}`; {}",
+        if *.committed { "its commit had already landed (the new version is registered)" } else { "nothing was committed" }
+    )]
+    WriteTimeout {
+        /// The configured timeout.
+        timeout_ms: u64,
+        /// The canonical SQL.
+        sql: String,
+        /// Whether the commit landed before the timeout.
+        committed: bool,
+    },
     /// The query ran longer than the profile's `query_timeout_ms` and was cancelled.
     #[error("query cancelled after the {timeout_ms} ms timeout: `{sql}`")]
     Timeout {
@@ -119,6 +155,10 @@ impl Error {
             Error::PlanRefused { .. } => "plan_refused",
             Error::Unsupported { .. } => "unsupported",
             Error::WriteRefused { .. } => "write_refused",
+            Error::Write { source, .. } => source.kind(),
+            Error::WriteDenied { .. } => "write_denied",
+            Error::ContractBroken { .. } => "contract_broken",
+            Error::WriteTimeout { .. } => "timeout",
             Error::Timeout { .. } => "timeout",
             Error::ResourcesExhausted { .. } => "resources_exhausted",
             Error::Execute { .. } => "execute",

@@ -201,8 +201,15 @@ impl Unifier {
                 let schema: SchemaRef = Arc::new(query.plan.schema().as_arrow().clone());
                 return Ok((Outcome::Rows(schema, batches), ScanMetrics::default(), None));
             }
+            Route::Write(dml) if self.writes_delta(dml) => {
+                let summary = self
+                    .write_delta(&query.state, &query.plan, dml, sql)
+                    .await?;
+                return Ok((Outcome::Write(summary), ScanMetrics::default(), None));
+            }
             Route::Write(_) | Route::Query => {}
         }
+        let started = Instant::now();
         let physical = query
             .state
             .create_physical_plan(&query.plan)
@@ -225,10 +232,11 @@ impl Unifier {
         };
         let metrics = ScanMetrics::from_plan(physical.as_ref(), plan_sorts(&query.plan));
         let outcome = match route(&query.plan) {
-            Route::Write(dml) => Outcome::Write(WriteSummary {
-                table: dml.table_name.to_string(),
-                rows: count_rows(&batches),
-            }),
+            Route::Write(dml) => Outcome::Write(self.provider_write_summary(
+                dml,
+                count_rows(&batches),
+                started.elapsed(),
+            )),
             _ => Outcome::Rows(schema, batches),
         };
         Ok((outcome, metrics, Some(physical)))

@@ -37,6 +37,7 @@ mod result;
 mod route;
 mod stream;
 mod unifier;
+mod writes;
 
 pub use error::{Error, Result, error_chain};
 pub use metrics::ScanMetrics;
@@ -63,6 +64,12 @@ pub mod diagnostics {
 /// The catalog: registration, verified orderings, capability metadata (`unifier-io-adapter`).
 pub mod io {
     pub use unifier_io_adapter::*;
+}
+
+/// Writes into Delta tables: requests, modes, schema contracts, summaries
+/// (`unifier-write-pipeline`).
+pub mod write {
+    pub use unifier_write_pipeline::*;
 }
 
 pub use arrow;

@@ -108,14 +108,7 @@ pub struct Provenance {
     pub metrics: ScanMetrics,
 }
 
-/// What a write did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteSummary {
-    /// Target table.
-    pub table: String,
-    /// Rows written.
-    pub rows: u64,
-}
+pub use unifier_write_pipeline::WriteSummary;
 
 /// The one result envelope of [`Unifier::execute`].
 #[derive(Debug)]

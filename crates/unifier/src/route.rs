@@ -119,3 +119,26 @@ pub(crate) fn route(plan: &LogicalPlan) -> Route<'_> {
         _ => Route::Query,
     }
 }
+
+/// The Delta tables an `EXPLAIN ANALYZE` would write into: such a write runs through the
+/// write pipeline (events, refreshed catalog), never under `ANALYZE`.
+pub(crate) fn analyzed_delta_writes(io: &IoAdapter, plan: &LogicalPlan) -> Vec<String> {
+    if !matches!(plan, LogicalPlan::Analyze(_))
+        && !matches!(plan, LogicalPlan::Explain(e) if matches!(e.plan.as_ref(), LogicalPlan::Analyze(_)))
+    {
+        return Vec::new();
+    }
+    write_nodes(plan)
+        .into_iter()
+        .filter_map(|node| match node {
+            WriteNode::Table { table, .. }
+                if io
+                    .dataset(&table)
+                    .is_some_and(|d| d.kind == unifier_io_adapter::DatasetKind::Delta) =>
+            {
+                Some(table)
+            }
+            _ => None,
+        })
+        .collect()
+}

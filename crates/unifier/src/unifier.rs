@@ -7,8 +7,9 @@ use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use unifier_diagnostics::DiagnosticsRecorder;
+use arrow::datatypes::{Schema, SchemaRef};
 use unifier_io_adapter::{
-    DatasetSpec, IfExists, IoAdapter, RegisterOptions, TableProviderMetadata,
+    DatasetSpec, DeltaTableOptions, IfExists, IoAdapter, RegisterOptions, TableProviderMetadata,
 };
 use unifier_policy::{Policy, StatementClass};
 
@@ -16,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::execute::denial_text;
 use crate::params::Params;
 use crate::prepared::PreparedPlans;
+use unifier_write_pipeline::WritePipeline;
 use crate::profile::UnifierProfile;
 use crate::result::Compiled;
 
@@ -27,6 +29,7 @@ pub struct Unifier {
     pub(crate) io: IoAdapter,
     pub(crate) profile: Arc<UnifierProfile>,
     pub(crate) prepared: PreparedPlans,
+    pub(crate) writes: WritePipeline,
 }
 
 impl Unifier {
@@ -64,6 +67,7 @@ impl Unifier {
         let io = IoAdapter::new(ctx, profile.scan, recorder)?;
         Ok(Self {
             policy: Arc::new(policy),
+            writes: WritePipeline::new(io.clone()),
             io,
             profile: Arc::new(profile),
             prepared: PreparedPlans::default(),
@@ -120,6 +124,19 @@ impl Unifier {
         sql: &str,
         if_exists: IfExists,
     ) -> Result<TableProviderMetadata> {
+        self.create_view(name, sql, None, if_exists).await
+    }
+
+    /// Registers a view from SQL whose output must have the declared `schema` (names,
+    /// types and nullability, in order); a mismatch lists every differing column with
+    /// the expected and the found type. No schema is inferred when one is declared.
+    pub async fn create_view(
+        &self,
+        name: &str,
+        sql: &str,
+        schema: Option<SchemaRef>,
+        if_exists: IfExists,
+    ) -> Result<TableProviderMetadata> {
         let compiled = self.compile(sql, Params::None).await?;
         let query = match compiled {
             Compiled::Allowed(q) if q.classes.iter().all(|c| *c == StatementClass::Query) => q,
@@ -139,12 +156,38 @@ impl Unifier {
                 });
             }
         };
-        Ok(self.io.register_view(
+        if let Some(declared) = &schema {
+            let found = query.plan.schema().as_arrow().clone();
+            let differences = contract_differences(declared, &found);
+            if !differences.is_empty() {
+                return Err(Error::ContractBroken {
+                    name: name.into(),
+                    differences,
+                });
+            }
+        }
+        let metadata = self.io.register_view(
             name,
             query.plan,
             Some(query.canonical_sql),
             self.register_options(if_exists),
-        )?)
+        )?;
+        Ok(metadata)
+    }
+
+    /// Creates a Delta table with exactly `schema` at `options.location` (or checks
+    /// that the table there has it) and registers it as `name`, writable.
+    pub async fn create_table(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        options: DeltaTableOptions,
+        if_exists: IfExists,
+    ) -> Result<TableProviderMetadata> {
+        Ok(self
+            .io
+            .create_delta(name, schema, options, self.register_options(if_exists))
+            .await?)
     }
 
     pub(crate) fn drop_table(&self, sql: &str, name: &str, if_exists: bool) -> Result<()> {
@@ -156,4 +199,47 @@ impl Unifier {
         }
         Ok(())
     }
+}
+
+/// Every column where `found` breaks the declared contract: missing, extra, another
+/// type, or nullable where the declaration says NOT NULL.
+pub(crate) fn contract_differences(declared: &Schema, found: &Schema) -> Vec<String> {
+    let shown = |f: &arrow::datatypes::Field| {
+        format!(
+            "{}{}",
+            f.data_type(),
+            if f.is_nullable() { "" } else { " NOT NULL" }
+        )
+    };
+    let mut differences = Vec::new();
+    for field in declared.fields() {
+        match found.field_with_name(field.name()) {
+            Err(_) => differences.push(format!(
+                "column `{}`: expected {}, found nothing",
+                field.name(),
+                shown(field)
+            )),
+            Ok(f) if f.data_type() != field.data_type()
+                || (f.is_nullable() && !field.is_nullable()) =>
+            {
+                differences.push(format!(
+                    "column `{}`: expected {}, found {}",
+                    field.name(),
+                    shown(field),
+                    shown(f)
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    for f in found.fields() {
+        if declared.field_with_name(f.name()).is_err() {
+            differences.push(format!(
+                "column `{}`: not declared, found {}",
+                f.name(),
+                shown(f)
+            ));
+        }
+    }
+    differences
 }

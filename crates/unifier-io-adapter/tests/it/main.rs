@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod catalog;
+mod delta;
 mod sort_order;
 
 use std::path::Path;

@@ -1,0 +1,242 @@
+//! Writes through the facade: SQL `INSERT`/`DELETE`/`UPDATE` on Delta tables handed to
+//! the write pipeline, and [`Unifier::write`] for API requests — all behind the gate.
+
+use std::time::{Duration, Instant};
+
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{DmlStatement, Expr, LogicalPlan, WriteOp as DfWriteOp};
+use unifier_io_adapter::{DatasetKind, WriteOp};
+use unifier_policy::StatementClass;
+use unifier_write_pipeline::{
+    CommitOutcome, WritePath, WriteRequest, WriteSource, WriteSummary, WriteTarget,
+};
+
+use crate::error::{Error, Result};
+use crate::params::Params;
+use crate::result::Compiled;
+use crate::unifier::Unifier;
+
+/// The source predicate and assignments of a single-table `DELETE` or `UPDATE` plan.
+struct RowChange {
+    predicate: Option<Expr>,
+    assignments: Vec<(String, Expr)>,
+}
+
+/// Reads `Projection? → Filter? → (SubqueryAlias →)? TableScan` off a DML input.
+fn row_change(sql: &str, input: &LogicalPlan) -> Result<RowChange> {
+    let unsupported = || Error::Unsupported {
+        sql: sql.to_owned(),
+        reason: "DELETE and UPDATE on Delta tables take one table and a WHERE clause (no FROM, joins or subqueries in the source)".into(),
+    };
+    let mut assignments = Vec::new();
+    let mut node = input;
+    if let LogicalPlan::Projection(projection) = node {
+        for (expr, field) in projection.expr.iter().zip(projection.schema.fields()) {
+            let inner = match expr {
+                Expr::Alias(alias) => alias.expr.as_ref(),
+                other => other,
+            };
+            let unchanged = matches!(inner, Expr::Column(c) if c.name == *field.name());
+            if !unchanged {
+                assignments.push((field.name().clone(), inner.clone()));
+            }
+        }
+        node = projection.input.as_ref();
+    }
+    let mut predicate = None;
+    if let LogicalPlan::Filter(filter) = node {
+        predicate = Some(filter.predicate.clone());
+        node = filter.input.as_ref();
+    }
+    if let LogicalPlan::SubqueryAlias(alias) = node {
+        node = alias.input.as_ref();
+    }
+    match node {
+        LogicalPlan::TableScan(_) => Ok(RowChange {
+            predicate,
+            assignments,
+        }),
+        _ => Err(unsupported()),
+    }
+}
+
+impl Unifier {
+    /// Whether a `Dml` node writes into a Delta dataset (and so goes to the pipeline).
+    pub(crate) fn writes_delta(&self, dml: &DmlStatement) -> bool {
+        self.io
+            .dataset(&dml.table_name.to_string())
+            .is_some_and(|d| d.kind == DatasetKind::Delta)
+    }
+
+    /// Runs a gated `INSERT`, `DELETE` or `UPDATE` on a Delta dataset through the write
+    /// pipeline. The query timeout bounds it; when it fires, the event says whether the
+    /// commit landed (a Delta commit is atomic).
+    pub(crate) async fn write_delta(
+        &self,
+        state: &SessionState,
+        plan: &LogicalPlan,
+        dml: &DmlStatement,
+        sql: &str,
+    ) -> Result<WriteSummary> {
+        let table = dml.table_name.to_string();
+        let started = Instant::now();
+        let run = async {
+            match &dml.op {
+                DfWriteOp::Insert(op @ (InsertOp::Append | InsertOp::Overwrite)) => {
+                    self.writes
+                        .insert(
+                            state,
+                            &table,
+                            plan,
+                            dml.input.as_ref().clone(),
+                            *op == InsertOp::Overwrite,
+                        )
+                        .await
+                }
+                DfWriteOp::Delete => {
+                    let change = row_change(sql, &dml.input).map_err(WriteFailure::Facade)?;
+                    self.writes.delete(state, &table, change.predicate).await
+                }
+                DfWriteOp::Update => {
+                    let change = row_change(sql, &dml.input).map_err(WriteFailure::Facade)?;
+                    self.writes
+                        .update(state, &table, change.predicate, change.assignments)
+                        .await
+                }
+                other => {
+                    return Err(WriteFailure::Facade(Error::Unsupported {
+                        sql: sql.to_owned(),
+                        reason: format!("{} is not supported on Delta tables", other.name()),
+                    }));
+                }
+            }
+            .map_err(WriteFailure::Pipeline)
+        };
+        let outcome = match self.profile.runtime.query_timeout_ms {
+            Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), run).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    let mode = dml.op.name().to_lowercase();
+                    let commit = self
+                        .writes
+                        .record_interrupted(&table, &mode, started.elapsed())
+                        .await;
+                    return Err(Error::WriteTimeout {
+                        timeout_ms: ms,
+                        sql: sql.to_owned(),
+                        committed: commit == CommitOutcome::Committed,
+                    });
+                }
+            },
+            None => run.await,
+        };
+        outcome.map_err(|failure| match failure {
+            WriteFailure::Facade(error) => error,
+            WriteFailure::Pipeline(error) => Error::Write {
+                sql: sql.to_owned(),
+                source: Box::new(error),
+            },
+        })
+    }
+
+    /// A summary for a write into a non-Delta provider that accepts inserts (the
+    /// insert plan's count is all DataFusion reports).
+    pub(crate) fn provider_write_summary(
+        &self,
+        dml: &DmlStatement,
+        rows: u64,
+        duration: Duration,
+    ) -> WriteSummary {
+        let table = dml.table_name.to_string();
+        WriteSummary {
+            location: self.io.dataset(&table).and_then(|d| d.location),
+            table,
+            path: WritePath::Insert,
+            path_reason: "the provider accepts inserts through DataFusion's insert plan".into(),
+            mode: crate::route::write_op(&dml.op).map_or("write", |op| op.as_str()).into(),
+            rows,
+            files_added: 0,
+            files_removed: 0,
+            bytes_added: 0,
+            version_before: None,
+            version_after: None,
+            commit: CommitOutcome::Committed,
+            duration,
+        }
+    }
+
+    /// Writes rows into a Delta table from the API: the source as it is (a plan built
+    /// by the caller, or a stream). The policy must allow `dml`, and a registered
+    /// target must accept the operation.
+    pub async fn write(&self, request: WriteRequest) -> Result<WriteSummary> {
+        if !self
+            .policy
+            .profile()
+            .allowed_classes
+            .contains(&StatementClass::Dml)
+        {
+            return Err(Error::WriteDenied {
+                reason: "the policy does not allow the `dml` class (use the writer preset)".into(),
+            });
+        }
+        if let WriteTarget::Dataset(name) = &request.target {
+            let op = match request.mode {
+                unifier_write_pipeline::WriteMode::Overwrite
+                | unifier_write_pipeline::WriteMode::ReplaceWhere(_) => WriteOp::Overwrite,
+                _ => WriteOp::Append,
+            };
+            let accepts = self
+                .io
+                .dataset(name)
+                .is_some_and(|d| d.capabilities.allows(op));
+            if !accepts {
+                return Err(Error::WriteDenied {
+                    reason: format!("table `{name}` does not accept {op} through unifier"),
+                });
+            }
+        }
+        let state = self.io.session().state();
+        self.writes
+            .write(&state, request)
+            .await
+            .map_err(|source| Error::Write {
+                sql: String::new(),
+                source: Box::new(source),
+            })
+    }
+
+    /// Writes the rows of a query (checked by the policy like any statement; it must be
+    /// a query) into `target`.
+    pub async fn write_sql(
+        &self,
+        sql: &str,
+        request: impl FnOnce(WriteSource) -> WriteRequest,
+    ) -> Result<WriteSummary> {
+        let query = match self.compile(sql, Params::None).await? {
+            Compiled::Allowed(q) if q.classes.iter().all(|c| *c == StatementClass::Query) => q,
+            Compiled::Allowed(q) => {
+                return Err(Error::Unsupported {
+                    sql: q.canonical_sql,
+                    reason: "the source of a write must be a query".into(),
+                });
+            }
+            Compiled::Denied(d) => {
+                return Err(Error::Unsupported {
+                    sql: d.report.canonical_sql.clone(),
+                    reason: format!(
+                        "the source is denied by the policy: {}",
+                        crate::execute::denial_text(&d.report)
+                    ),
+                });
+            }
+        };
+        self.write(request(WriteSource::Plan(query.plan))).await
+    }
+}
+
+/// A failure of [`Unifier::write_delta`], before it is wrapped with the SQL.
+enum WriteFailure {
+    Facade(Error),
+    Pipeline(unifier_write_pipeline::Error),
+}
