@@ -281,24 +281,20 @@ fn spec_of(d: &DatasetEntry) -> Result<DatasetSpec, String> {
         ));
     }
     match d.kind {
-        KindName::Delta => {
-            return Ok(DatasetSpec::Delta(DeltaSpec {
-                location: d.location.clone(),
-                version: d.version,
-                timestamp: d.timestamp.clone(),
-                storage_options: d.storage_options.clone(),
-            }));
-        }
-        KindName::DeltaCdf => {
-            return Ok(DatasetSpec::DeltaCdf(DeltaCdfSpec {
-                location: d.location.clone(),
-                starting_version: d.starting_version,
-                ending_version: d.ending_version,
-                starting_timestamp: d.starting_timestamp.clone(),
-                ending_timestamp: d.ending_timestamp.clone(),
-                storage_options: d.storage_options.clone(),
-            }));
-        }
+        KindName::Delta => Ok(DatasetSpec::Delta(DeltaSpec {
+            location: d.location.clone(),
+            version: d.version,
+            timestamp: d.timestamp.clone(),
+            storage_options: d.storage_options.clone(),
+        })),
+        KindName::DeltaCdf => Ok(DatasetSpec::DeltaCdf(DeltaCdfSpec {
+            location: d.location.clone(),
+            starting_version: d.starting_version,
+            ending_version: d.ending_version,
+            starting_timestamp: d.starting_timestamp.clone(),
+            ending_timestamp: d.ending_timestamp.clone(),
+            storage_options: d.storage_options.clone(),
+        })),
         _ => listing_spec_of(d).map(DatasetSpec::Listing),
     }
 }

@@ -226,7 +226,9 @@ fn schema_differences(
                 field.name(),
                 field.data_type()
             )),
-            Ok(f) if f.data_type() != field.data_type() || f.is_nullable() != field.is_nullable() => {
+            Ok(f)
+                if f.data_type() != field.data_type() || f.is_nullable() != field.is_nullable() =>
+            {
                 let null = |n: bool| if n { "" } else { " NOT NULL" };
                 differences.push(format!(
                     "column `{}`: declared {}{}, found {}{}",

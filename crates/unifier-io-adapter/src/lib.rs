@@ -42,7 +42,7 @@ pub use metadata::{
 };
 pub use sortcheck::{SortVerification, VerifiedBy};
 pub use spec::{
-    DatasetKind, DatasetSpec, DeltaCdfSpec, DeltaSpec, DeltaTableOptions, FileFormatKind, IfExists, ListingSpec,
-    NullsOrder, PartitionColumn, RegisterOptions, ScanPolicy, SortCheck, SortColumn, SortDirection,
-    SortPolicy, parse_type, sort_order_sql, type_to_sql,
+    DatasetKind, DatasetSpec, DeltaCdfSpec, DeltaSpec, DeltaTableOptions, FileFormatKind, IfExists,
+    ListingSpec, NullsOrder, PartitionColumn, RegisterOptions, ScanPolicy, SortCheck, SortColumn,
+    SortDirection, SortPolicy, parse_type, sort_order_sql, type_to_sql,
 };

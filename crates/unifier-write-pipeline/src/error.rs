@@ -61,7 +61,9 @@ pub enum Error {
         source: Box<DeltaTableError>,
     },
     /// Another writer committed a conflicting change first (after retries).
-    #[error("table `{table}`: a concurrent commit conflicts with this write; nothing was committed")]
+    #[error(
+        "table `{table}`: a concurrent commit conflicts with this write; nothing was committed"
+    )]
     Conflict {
         /// The target.
         table: String,

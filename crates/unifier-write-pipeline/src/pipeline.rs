@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 use arrow::datatypes::SchemaRef;
 use datafusion::common::Column;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::{SessionState, TaskContext};
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::physical_plan::collect;
+use deltalake::delta_datafusion::planner::DeltaPlanner;
 use deltalake::kernel::engine::arrow_conversion::TryFromArrow as _;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Action, StructType};
@@ -19,7 +21,9 @@ use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use parquet::file::properties::WriterProperties;
 use unifier_diagnostics::{ErrorEvent, Status, WriteEvent};
-use unifier_io_adapter::{DatasetKind, DeltaSpec, IoAdapter, RegisterOptions, TableProviderMetadata};
+use unifier_io_adapter::{
+    DatasetKind, DeltaSpec, IoAdapter, RegisterOptions, TableProviderMetadata,
+};
 
 use crate::error::{Error, Result};
 use crate::request::{
@@ -41,6 +45,17 @@ pub struct PathChoice {
 #[derive(Debug, Clone)]
 pub struct WritePipeline {
     io: IoAdapter,
+}
+
+/// `state` with deltalake's query planner, which plans the custom nodes its operations
+/// build (metrics observers, change-feed capture); configuration, runtime (memory pool)
+/// and object stores stay the session's.
+fn delta_state(state: &SessionState) -> Arc<SessionState> {
+    Arc::new(
+        SessionStateBuilder::new_from_existing(state.clone())
+            .with_query_planner(DeltaPlanner::new())
+            .build(),
+    )
 }
 
 /// A Delta dataset resolved for writing.
@@ -78,9 +93,10 @@ impl WritePipeline {
     }
 
     fn target(&self, name: &str) -> Result<Target> {
-        let metadata = self.io.dataset(name).ok_or_else(|| Error::NotRegistered {
-            table: name.into(),
-        })?;
+        let metadata = self
+            .io
+            .dataset(name)
+            .ok_or_else(|| Error::NotRegistered { table: name.into() })?;
         if metadata.kind != DatasetKind::Delta {
             return Err(Error::NotWritable {
                 table: name.into(),
@@ -90,14 +106,18 @@ impl WritePipeline {
         if metadata.delta.as_ref().is_some_and(|d| d.pinned) {
             return Err(Error::NotWritable {
                 table: name.into(),
-                reason: "it is registered at a pinned version or timestamp (time travel is read-only)"
-                    .into(),
+                reason:
+                    "it is registered at a pinned version or timestamp (time travel is read-only)"
+                        .into(),
             });
         }
-        let table = self.io.delta_table(name).ok_or_else(|| Error::NotWritable {
-            table: name.into(),
-            reason: "no Delta table is loaded for it".into(),
-        })?;
+        let table = self
+            .io
+            .delta_table(name)
+            .ok_or_else(|| Error::NotWritable {
+                table: name.into(),
+                reason: "no Delta table is loaded for it".into(),
+            })?;
         Ok(Target {
             name: name.into(),
             location: metadata.location.clone().unwrap_or_default(),
@@ -200,12 +220,18 @@ impl WritePipeline {
                     .clone()
                     .write(vec![])
                     .with_input_plan(input)
-                    .with_session_state(Arc::new(state.clone()))
+                    .with_session_state(delta_state(state))
                     .with_save_mode(save_mode);
-                builder
+                let outcome = builder
                     .await
                     .map(|t| (t.version(), None))
-                    .map_err(|e| classify(table, "write", e, &target))
+                    .map_err(|e| classify(table, "write", e, &target));
+                match outcome {
+                    Err(error) => {
+                        Err(name_violation(error, state, plan_input(plan), &target).await)
+                    }
+                    ok => ok,
+                }
             }
         };
         self.finish(target, mode, &choice, before, started, outcome, None)
@@ -232,7 +258,7 @@ impl WritePipeline {
             .table
             .clone()
             .delete()
-            .with_session_state(Arc::new(state.clone()));
+            .with_session_state(delta_state(state));
         if let Some(predicate) = predicate {
             builder = builder.with_predicate(unqualify(predicate));
         }
@@ -268,7 +294,7 @@ impl WritePipeline {
             .table
             .clone()
             .update()
-            .with_session_state(Arc::new(state.clone()));
+            .with_session_state(delta_state(state));
         if let Some(predicate) = predicate {
             builder = builder.with_predicate(unqualify(predicate));
         }
@@ -308,7 +334,9 @@ impl WritePipeline {
                 schema,
                 register_as,
             } => {
-                let table = self.open_or_create(&location, &schema, &partition_by).await?;
+                let table = self
+                    .open_or_create(&location, &schema, &partition_by)
+                    .await?;
                 let name = register_as.clone().unwrap_or_else(|| location.clone());
                 (
                     Target {
@@ -326,18 +354,25 @@ impl WritePipeline {
         let existed = before.is_some_and(|v| v > 0) || declared.is_none();
         let plan = match source {
             WriteSource::Plan(plan) => plan,
-            WriteSource::Stream(stream) => stream_plan(stream).map_err(|source| Error::DataFusion {
-                table: target.name.clone(),
-                what: "cannot read the source stream",
-                source: Box::new(source),
-            })?,
+            WriteSource::Stream(stream) => {
+                stream_plan(stream).map_err(|source| Error::DataFusion {
+                    table: target.name.clone(),
+                    what: "cannot read the source stream",
+                    source: Box::new(source),
+                })?
+            }
         };
         let table_schema: SchemaRef = match (&declared, &target.metadata) {
             (Some(schema), _) => schema.clone(),
             (None, Some(m)) => m.schema.clone(),
             (None, None) => plan.schema().inner().clone(),
         };
-        check_schema(&target.name, &table_schema, plan.schema().inner(), schema_mode)?;
+        check_schema(
+            &target.name,
+            &table_schema,
+            plan.schema().inner(),
+            schema_mode,
+        )?;
         let choice = PathChoice {
             path: WritePath::Streaming,
             reason: streaming_reason(&mode, schema_mode, &writer, &commit, &partition_by),
@@ -355,7 +390,15 @@ impl WritePipeline {
         if existed && matches!(mode, WriteMode::Ignore) {
             let choice = noop("mode ignore and the table exists: nothing written");
             return self
-                .finish(target, mode.as_str(), &choice, before, started, Ok((None, Some(0))), None)
+                .finish(
+                    target,
+                    mode.as_str(),
+                    &choice,
+                    before,
+                    started,
+                    Ok((None, Some(0))),
+                    None,
+                )
                 .await;
         }
         if let Some(txn) = &commit.transaction {
@@ -395,12 +438,13 @@ impl WritePipeline {
             })?,
             None => plan,
         };
+        let source_plan = plan.clone();
         let mut builder = target
             .table
             .clone()
             .write(vec![])
             .with_input_plan(plan)
-            .with_session_state(Arc::new(state.clone()))
+            .with_session_state(delta_state(state))
             .with_save_mode(match &mode {
                 WriteMode::Append | WriteMode::Ignore | WriteMode::ErrorIfExists => {
                     SaveMode::Append
@@ -430,12 +474,23 @@ impl WritePipeline {
         if !commit.is_default() {
             builder = builder.with_commit_properties(commit_properties(&commit));
         }
-        let outcome = builder
-            .await
-            .map(|t| (t.version().filter(|v| Some(*v) != before), None))
-            .map_err(|e| classify(&target.name, "write", e, &target));
+        let outcome = match builder.await {
+            Ok(t) => Ok((t.version().filter(|v| Some(*v) != before), None)),
+            Err(e) => {
+                let error = classify(&target.name, "write", e, &target);
+                Err(name_violation(error, state, Some(&source_plan), &target).await)
+            }
+        };
         let summary = self
-            .finish(target, mode.as_str(), &choice, before, started, outcome, app_id)
+            .finish(
+                target,
+                mode.as_str(),
+                &choice,
+                before,
+                started,
+                outcome,
+                app_id,
+            )
             .await?;
         if let Some(name) = register_as {
             let spec = DeltaSpec::new(summary.location.clone().unwrap_or_default());
@@ -661,7 +716,10 @@ fn streaming_reason(
     if needs.is_empty() {
         "a write request streams into deltalake's write operation (the schema contract is checked before it)".into()
     } else {
-        format!("the request needs {}, which only deltalake's write does", needs.join(", "))
+        format!(
+            "the request needs {}, which only deltalake's write does",
+            needs.join(", ")
+        )
     }
 }
 
@@ -676,9 +734,10 @@ fn commit_properties(commit: &CommitOptions) -> CommitProperties {
         properties = properties.with_metadata(metadata);
     }
     if let Some(txn) = &commit.transaction {
-        properties = properties.with_application_transaction(
-            deltalake::kernel::Transaction::new(&txn.app_id, txn.version),
-        );
+        properties = properties.with_application_transaction(deltalake::kernel::Transaction::new(
+            &txn.app_id,
+            txn.version,
+        ));
     }
     properties
 }
@@ -712,11 +771,107 @@ async fn commit_stats(table: &DeltaTable, version: u64) -> CommitStats {
     stats
 }
 
+/// The source of an `INSERT` plan.
+fn plan_input(plan: &LogicalPlan) -> Option<&LogicalPlan> {
+    match plan {
+        LogicalPlan::Dml(dml) => Some(dml.input.as_ref()),
+        _ => None,
+    }
+}
+
+/// deltalake reports "rows failed validation" without naming the rule: find the first
+/// check constraint (or NOT NULL column) that a source row breaks, reading the source
+/// again only on this failure path and only up to the first offending row.
+async fn name_violation(
+    error: Error,
+    state: &SessionState,
+    source: Option<&LogicalPlan>,
+    target: &Target,
+) -> Error {
+    let Error::ConstraintViolated {
+        table,
+        constraint,
+        source: cause,
+    } = error
+    else {
+        return error;
+    };
+    let (Some(plan), Some(metadata)) = (source, target.metadata.as_ref()) else {
+        return Error::ConstraintViolated {
+            table,
+            constraint,
+            source: cause,
+        };
+    };
+    let mut rules: Vec<(String, String)> = metadata
+        .delta
+        .as_ref()
+        .map(|d| d.constraints.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| {
+            let (name, expr) = c.split_once(": ")?;
+            Some((
+                format!("check constraint {name} ({expr})"),
+                format!("({expr}) IS FALSE"),
+            ))
+        })
+        .collect();
+    rules.extend(
+        metadata
+            .schema
+            .fields()
+            .iter()
+            .filter(|f| !f.is_nullable())
+            .map(|f| {
+                (
+                    format!("NOT NULL column {}", f.name()),
+                    format!("\"{}\" IS NULL", f.name()),
+                )
+            }),
+    );
+    for (rule, broken) in rules {
+        let found = async {
+            let predicate = state.create_logical_expr(&broken, plan.schema())?;
+            let probe = LogicalPlanBuilder::from(plan.clone())
+                .filter(predicate)?
+                .limit(0, Some(1))?
+                .build()?;
+            let physical = state.create_physical_plan(&probe).await?;
+            let batches = collect(physical, Arc::new(TaskContext::from(state))).await?;
+            Ok::<_, datafusion::error::DataFusionError>(batches.iter().any(|b| b.num_rows() > 0))
+        }
+        .await;
+        if found.unwrap_or(false) {
+            return Error::ConstraintViolated {
+                table,
+                constraint: rule,
+                source: cause,
+            };
+        }
+    }
+    Error::ConstraintViolated {
+        table,
+        constraint,
+        source: cause,
+    }
+}
+
 /// Maps deltalake's error to what the user did: a constraint, a conflict, or a failure.
-fn classify(table: &str, operation: &'static str, error: DeltaTableError, target: &Target) -> Error {
+fn classify(
+    table: &str,
+    operation: &'static str,
+    error: DeltaTableError,
+    target: &Target,
+) -> Error {
     let text = error.to_string();
     let lower = text.to_lowercase();
-    if lower.contains("invariant") || lower.contains("constraint") || lower.contains("non-nullable") || lower.contains("null values") {
+    if lower.contains("invariant")
+        || lower.contains("constraint")
+        || lower.contains("failed validation")
+        || lower.contains("non-nullable")
+        || lower.contains("null values")
+    {
         let constraints = target
             .metadata
             .as_ref()
@@ -734,7 +889,7 @@ fn classify(table: &str, operation: &'static str, error: DeltaTableError, target
             if lower.contains("null") {
                 "a NOT NULL column".to_owned()
             } else {
-                format!("a constraint ({text})")
+                "a check constraint or NOT NULL column".to_owned()
             }
         });
         return Error::ConstraintViolated {

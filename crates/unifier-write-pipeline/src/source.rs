@@ -8,9 +8,9 @@ use datafusion::datasource::provider_as_source;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
-use datafusion::physical_plan::SendableRecordBatchStream;
 
 /// The stream, handed out to the first scan only.
 struct OneShot {
@@ -30,11 +30,7 @@ impl PartitionStream for OneShot {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let taken = self
-            .stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let taken = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take();
         match taken {
             Some(stream) => stream,
             None => Box::pin(RecordBatchStreamAdapter::new(

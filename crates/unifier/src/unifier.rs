@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use unifier_diagnostics::DiagnosticsRecorder;
-use arrow::datatypes::{Schema, SchemaRef};
 use unifier_io_adapter::{
     DatasetSpec, DeltaTableOptions, IfExists, IoAdapter, RegisterOptions, TableProviderMetadata,
 };
@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 use crate::execute::denial_text;
 use crate::params::Params;
 use crate::prepared::PreparedPlans;
-use unifier_write_pipeline::WritePipeline;
 use crate::profile::UnifierProfile;
 use crate::result::Compiled;
+use unifier_write_pipeline::WritePipeline;
 
 /// One governed entry point: a policy, a catalog (the IO adapter over one DataFusion
 /// session), a diagnostics recorder and the runtime limits. Cheap to clone.
@@ -219,8 +219,9 @@ pub(crate) fn contract_differences(declared: &Schema, found: &Schema) -> Vec<Str
                 field.name(),
                 shown(field)
             )),
-            Ok(f) if f.data_type() != field.data_type()
-                || (f.is_nullable() && !field.is_nullable()) =>
+            Ok(f)
+                if f.data_type() != field.data_type()
+                    || (f.is_nullable() && !field.is_nullable()) =>
             {
                 differences.push(format!(
                     "column `{}`: expected {}, found {}",

@@ -25,9 +25,11 @@ struct RowChange {
 
 /// Reads `Projection? → Filter? → (SubqueryAlias →)? TableScan` off a DML input.
 fn row_change(sql: &str, input: &LogicalPlan) -> Result<RowChange> {
-    let unsupported = || Error::Unsupported {
+    let unsupported = || {
+        Error::Unsupported {
         sql: sql.to_owned(),
         reason: "DELETE and UPDATE on Delta tables take one table and a WHERE clause (no FROM, joins or subqueries in the source)".into(),
+    }
     };
     let mut assignments = Vec::new();
     let mut node = input;
@@ -154,7 +156,9 @@ impl Unifier {
             table,
             path: WritePath::Insert,
             path_reason: "the provider accepts inserts through DataFusion's insert plan".into(),
-            mode: crate::route::write_op(&dml.op).map_or("write", |op| op.as_str()).into(),
+            mode: crate::route::write_op(&dml.op)
+                .map_or("write", |op| op.as_str())
+                .into(),
             rows,
             files_added: 0,
             files_removed: 0,

@@ -23,12 +23,19 @@ fn fixture(name: &str) -> String {
 async fn spark_tables_read_as_spark_wrote_them() {
     let adapter = adapter();
     let simple = adapter
-        .register("simple", DeltaSpec::new(fixture("simple_table")), RegisterOptions::default())
+        .register(
+            "simple",
+            DeltaSpec::new(fixture("simple_table")),
+            RegisterOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(simple.kind, DatasetKind::Delta);
     let info = simple.delta.clone().unwrap();
-    assert_eq!((info.version, info.latest_version, info.pinned), (4, 4, false));
+    assert_eq!(
+        (info.version, info.latest_version, info.pinned),
+        (4, 4, false)
+    );
     assert_eq!((info.min_reader_version, info.min_writer_version), (1, 2));
     assert_eq!(simple.capabilities, WriteCapabilities::DELTA);
     assert_eq!(
@@ -63,17 +70,29 @@ async fn spark_tables_read_as_spark_wrote_them() {
     );
 
     assert_eq!(
-        query(&adapter, "SELECT string_agg(value, ',' ORDER BY value) AS v FROM parts").await,
+        query(
+            &adapter,
+            "SELECT string_agg(value, ',' ORDER BY value) AS v FROM parts"
+        )
+        .await,
         "+---------------+\n| v             |\n+---------------+\n| 1,2,3,4,5,6,7 |\n+---------------+"
     );
 
     let cdf = adapter
-        .register("people", DeltaSpec::new(fixture("cdf-table")), RegisterOptions::default())
+        .register(
+            "people",
+            DeltaSpec::new(fixture("cdf-table")),
+            RegisterOptions::default(),
+        )
         .await
         .unwrap();
     let info = cdf.delta.unwrap();
     assert!(info.change_data_feed);
-    assert!(info.features.contains(&"changeDataFeed".to_owned()), "{:?}", info.features);
+    assert!(
+        info.features.contains(&"changeDataFeed".to_owned()),
+        "{:?}",
+        info.features
+    );
     assert_eq!(info.partition_columns, ["birthday"]);
     // The DATE partition column keeps its type: comparisons are typed, not textual.
     assert_eq!(
@@ -99,7 +118,10 @@ async fn time_travel_pins_a_version_read_only_and_names_the_versions_it_has() {
         .await
         .unwrap();
     let info = v0.delta.unwrap();
-    assert_eq!((info.version, info.latest_version, info.pinned), (0, 4, true));
+    assert_eq!(
+        (info.version, info.latest_version, info.pinned),
+        (0, 4, true)
+    );
     assert_eq!(v0.capabilities, WriteCapabilities::NONE);
     assert_eq!(
         query(&adapter, "SELECT id FROM simple_v0 ORDER BY id").await,
@@ -141,7 +163,8 @@ async fn the_change_feed_reads_as_a_dataset_and_through_table_changes() {
         columns.ends_with(&["_change_type", "_commit_version", "_commit_timestamp"]),
         "{columns:?}"
     );
-    let by_type = "SELECT _change_type, _commit_version, count(*) AS n FROM {} GROUP BY 1, 2 ORDER BY 2, 1";
+    let by_type =
+        "SELECT _change_type, _commit_version, count(*) AS n FROM {} GROUP BY 1, 2 ORDER BY 2, 1";
     let from_dataset = query(&adapter, &by_type.replace("{}", "people_changes")).await;
     assert_eq!(
         from_dataset,
@@ -158,13 +181,24 @@ async fn the_change_feed_reads_as_a_dataset_and_through_table_changes() {
     );
 
     adapter
-        .register("people", DeltaSpec::new(fixture("cdf-table")), RegisterOptions::default())
+        .register(
+            "people",
+            DeltaSpec::new(fixture("cdf-table")),
+            RegisterOptions::default(),
+        )
         .await
         .unwrap();
-    let from_function =
-        query(&adapter, &by_type.replace("{}", "table_changes('people', 0, 3)")).await;
+    let from_function = query(
+        &adapter,
+        &by_type.replace("{}", "table_changes('people', 0, 3)"),
+    )
+    .await;
     assert_eq!(from_function, from_dataset);
-    let later = query(&adapter, &by_type.replace("{}", "table_changes('people', 2)")).await;
+    let later = query(
+        &adapter,
+        &by_type.replace("{}", "table_changes('people', 2)"),
+    )
+    .await;
     assert!(!later.contains("| insert           | 0 "), "{later}");
 
     let cdf_events = adapter.recorder().events(Some(EventKind::Cdf));
@@ -184,7 +218,8 @@ async fn change_feed_errors_name_the_table_and_its_versions() {
         .unwrap_err();
     assert!(matches!(err, Error::CdfNotEnabled { .. }), "{err}");
     assert!(
-        err.to_string().starts_with("table `plain_changes`: the Change Data Feed of"),
+        err.to_string()
+            .starts_with("table `plain_changes`: the Change Data Feed of"),
         "{err}"
     );
     assert!(err.to_string().ends_with("versions 0..=4 exist)"), "{err}");
@@ -203,7 +238,11 @@ async fn change_feed_errors_name_the_table_and_its_versions() {
     );
 
     adapter
-        .register("people", DeltaSpec::new(fixture("cdf-table")), RegisterOptions::default())
+        .register(
+            "people",
+            DeltaSpec::new(fixture("cdf-table")),
+            RegisterOptions::default(),
+        )
         .await
         .unwrap();
     let err = adapter
@@ -221,10 +260,17 @@ async fn change_feed_errors_name_the_table_and_its_versions() {
         .sql("SELECT * FROM table_changes('nope', 0)")
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("table `nope` is not registered"), "{err}");
+    assert!(
+        err.to_string().contains("table `nope` is not registered"),
+        "{err}"
+    );
 
     let missing = adapter
-        .register("gone", DeltaSpec::new("/no/such/table"), RegisterOptions::default())
+        .register(
+            "gone",
+            DeltaSpec::new("/no/such/table"),
+            RegisterOptions::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(

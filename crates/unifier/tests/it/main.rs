@@ -3,6 +3,7 @@
 mod compile;
 mod execute;
 mod same_ast;
+mod writes;
 
 use std::path::Path;
 use std::sync::Arc;
