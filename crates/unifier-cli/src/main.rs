@@ -1,4 +1,5 @@
-//! The `unifier` binary: `check`, `query`, `explain`, `tables`, `diagnostics`.
+//! The `unifier` binary: `check`, `query`, `explain`, `tables`, `diagnostics`, `write`,
+//! `changes`.
 //!
 //! Exit codes (also in `docs/policy.md`): 0 allowed / ok, 1 runtime error, 2 usage error,
 //! 3 denied by the policy, 4 SQL error (parse error or a hard limit).
@@ -9,6 +10,7 @@ mod manifest;
 mod output;
 mod query;
 mod tables;
+mod write;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,6 +68,10 @@ enum Command {
     Tables(tables::TablesArgs),
     /// Show recorded events, of this and earlier runs.
     Diagnostics(diagnostics::DiagnosticsArgs),
+    /// Write rows (a query's or a file's) into a Delta dataset of the catalog.
+    Write(write::WriteArgs),
+    /// Read a Delta dataset's change feed (optionally through a named cursor).
+    Changes(write::ChangesArgs),
 }
 
 /// Writes `text` to stdout; a closed pipe is a runtime error.
@@ -128,6 +134,8 @@ fn main() -> ExitCode {
                     Command::Query(args) => query::query(catalog, args).await,
                     Command::Explain(args) => query::explain(catalog, args).await,
                     Command::Tables(args) => tables::run(catalog, args).await,
+                    Command::Write(args) => write::write(catalog, args).await,
+                    Command::Changes(args) => write::changes(catalog, args).await,
                     Command::Check(_) | Command::Diagnostics(_) => unreachable!("handled above"),
                 }
             }),

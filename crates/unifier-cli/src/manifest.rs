@@ -101,6 +101,7 @@ pub(crate) struct ViewEntry {
 #[derive(Debug)]
 pub(crate) struct Manifest {
     path: PathBuf,
+    base: PathBuf,
     pub(crate) profile: UnifierProfile,
     datasets: Vec<(usize, DatasetEntry)>,
     views: Vec<(usize, ViewEntry)>,
@@ -115,6 +116,7 @@ impl Manifest {
     pub(crate) fn empty() -> Self {
         Self {
             path: PathBuf::from("(no manifest)"),
+            base: PathBuf::from("."),
             profile: UnifierProfile::default(),
             datasets: Vec::new(),
             views: Vec::new(),
@@ -198,6 +200,7 @@ impl Manifest {
             .collect();
         Ok(Self {
             path: path.to_owned(),
+            base: base.clone(),
             profile: UnifierProfile {
                 policy,
                 runtime: file.runtime,
@@ -207,6 +210,11 @@ impl Manifest {
             datasets,
             views,
         })
+    }
+
+    /// Where change-feed cursors are kept: `.unifier/cursors` next to the manifest.
+    pub(crate) fn cursor_dir(&self) -> PathBuf {
+        self.base.join(".unifier/cursors")
     }
 
     /// Builds the `Unifier` and registers every dataset and view, in order.

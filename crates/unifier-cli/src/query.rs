@@ -31,7 +31,7 @@ pub(crate) struct ExplainArgs {
 
 /// Opens the catalog and compiles `sql`; on denial or SQL error prints why (stderr) and
 /// returns the exit code.
-async fn open_and_compile(
+pub(crate) async fn open_and_compile(
     catalog: Option<&Path>,
     sql: Option<&str>,
 ) -> Result<(Unifier, unifier::CompiledQuery), Exit> {
@@ -88,13 +88,13 @@ async fn open_and_compile(
     }
 }
 
-fn usage(message: &str) -> Exit {
+pub(crate) fn usage(message: &str) -> Exit {
     eprintln!("error: {message}");
     Exit::Usage
 }
 
-fn runtime(error: &Error) -> Exit {
-    eprintln!("error: {error}");
+pub(crate) fn runtime(error: &Error) -> Exit {
+    eprintln!("error: {}", unifier::error_chain(error));
     Exit::Runtime
 }
 
@@ -121,9 +121,7 @@ pub(crate) async fn query(catalog: Option<&Path>, args: QueryArgs) -> Exit {
                 return Exit::Runtime;
             }
         },
-        Ok(ExecutionResult::Write { summary, .. }) => {
-            format!("{} rows written to `{}`\n", summary.rows, summary.table)
-        }
+        Ok(ExecutionResult::Write { summary, .. }) => crate::write::write_summary_text(&summary),
         Ok(ExecutionResult::Reader { .. }) => {
             eprintln!("error: `execute` returned a stream; expected collected rows");
             return Exit::Runtime;

@@ -201,6 +201,33 @@ pub enum Error {
         /// Every differing column, expected and found.
         differences: Vec<String>,
     },
+    /// A change-feed cursor could not be read or written.
+    #[error("cursor `{consumer}`: cannot use `{path}`")]
+    Cursor {
+        /// The consumer.
+        consumer: String,
+        /// The cursor file.
+        path: String,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another reader acknowledged changes first.
+    #[error(
+        "cursor `{consumer}` on `{table}` moved while the changes were read (expected {}, found {}); read again",
+        .expected.map_or_else(|| "no position".to_owned(), |v| format!("version {v}")),
+        .found.map_or_else(|| "no position".to_owned(), |v| format!("version {v}"))
+    )]
+    CursorMoved {
+        /// The consumer.
+        consumer: String,
+        /// The table.
+        table: String,
+        /// The position the read started from.
+        expected: Option<u64>,
+        /// The position found when acknowledging.
+        found: Option<u64>,
+    },
     /// The diagnostics layer failed.
     #[error(transparent)]
     Diagnostics(#[from] unifier_diagnostics::Error),
@@ -227,6 +254,8 @@ impl Error {
             Error::CdfNotEnabled { .. } => "cdf_not_enabled",
             Error::VersionRange { .. } => "version_range",
             Error::DeclaredSchema { .. } => "declared_schema",
+            Error::Cursor { .. } => "cursor",
+            Error::CursorMoved { .. } => "cursor_moved",
             Error::DataFusion { .. } => "datafusion",
             Error::Diagnostics(_) => "diagnostics",
         }

@@ -26,6 +26,7 @@
 
 mod catalog;
 mod cdf;
+mod cursor;
 mod delta;
 mod error;
 mod listing;
@@ -35,6 +36,7 @@ mod sortcheck;
 mod spec;
 
 pub use catalog::{DIAGNOSTICS_SCHEMA, IoAdapter, RESERVED_SCHEMAS, SYSTEM_SCHEMA};
+pub use cursor::{CdfCursor, CdfRange};
 pub use error::{Error, Result, SchemaConflict};
 pub use metadata::{
     DATASETS_SCHEMA_VERSION, DeltaInfo, FilterPushdown, TableProviderMetadata, WriteCapabilities,

@@ -17,8 +17,9 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+use datafusion::datasource::provider_as_source;
 use datafusion::execution::SessionState;
-use datafusion::logical_expr::{Expr, SortExpr};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
 use object_store::{ObjectMeta, ObjectStore};
@@ -33,6 +34,17 @@ use crate::spec::{
 };
 
 impl IoAdapter {
+    /// A plan that reads the files of `spec` — listed, typed and verified as a
+    /// registration would be — without registering anything (a write's source file).
+    pub async fn scan_files(&self, spec: ListingSpec) -> Result<LogicalPlan> {
+        let prepared = self
+            .prepare_listing("source", &spec, RegisterOptions::default())
+            .await?;
+        LogicalPlanBuilder::scan("source", provider_as_source(prepared.provider), None)
+            .and_then(LogicalPlanBuilder::build)
+            .map_err(Error::datafusion("source"))
+    }
+
     pub(crate) async fn prepare_listing(
         &self,
         name: &str,
@@ -45,7 +57,7 @@ impl IoAdapter {
             .runtime_env()
             .object_store(&url)
             .map_err(Error::datafusion(name))?;
-        let extension = spec.extension().to_owned();
+        let extension = listed_extension(spec);
         let mut files: Vec<ObjectMeta> = url
             .list_all_files(&state, store.as_ref(), &extension)
             .await
@@ -250,7 +262,7 @@ impl IoAdapter {
             .filter_map(|s| file_schema.index_of(&s.column).ok())
             .collect();
         let base = spec.location.clone();
-        let extension = spec.extension().to_owned();
+        let extension = listed_extension(spec);
         let read = |ctx: SessionContext, meta: ObjectMeta| {
             let format = format.clone();
             let schema = file_schema.clone();
@@ -273,6 +285,19 @@ impl IoAdapter {
             .await
             .err();
         (finding, VerifiedBy::Full, None)
+    }
+}
+
+/// The extension listed: a location that names one file is read whatever its extension
+/// (`clicks.ndjson` as json); `file_extension` filters directories and globs.
+fn listed_extension(spec: &ListingSpec) -> String {
+    let one_file = !spec.location.contains("://")
+        && !spec.location.contains(['*', '?', '['])
+        && std::path::Path::new(&spec.location).is_file();
+    if one_file && spec.file_extension.is_none() {
+        String::new()
+    } else {
+        spec.extension().to_owned()
     }
 }
 

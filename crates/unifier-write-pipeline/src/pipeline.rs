@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::Column;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::execution::session_state::SessionStateBuilder;
@@ -940,12 +940,14 @@ pub(crate) fn check_schema(
                 field.name(),
                 field.data_type()
             )),
-            Ok(found) if found.data_type() != field.data_type() => differences.push(format!(
-                "column `{}`: expected {}, found {}",
-                field.name(),
-                field.data_type(),
-                found.data_type()
-            )),
+            Ok(found) if !same_type(found.data_type(), field.data_type()) => {
+                differences.push(format!(
+                    "column `{}`: expected {}, found {} (CAST it)",
+                    field.name(),
+                    field.data_type(),
+                    found.data_type()
+                ));
+            }
             Ok(_) => {}
         }
     }
@@ -978,6 +980,18 @@ pub(crate) fn check_schema(
             differences,
         })
     }
+}
+
+/// The same logical type: string and binary encodings (view, large) are one type.
+fn same_type(a: &DataType, b: &DataType) -> bool {
+    fn logical(t: &DataType) -> &DataType {
+        match t {
+            DataType::Utf8View | DataType::LargeUtf8 => &DataType::Utf8,
+            DataType::BinaryView | DataType::LargeBinary => &DataType::Binary,
+            other => other,
+        }
+    }
+    logical(a) == logical(b)
 }
 
 /// Projects `plan` onto the declared columns, in the declared order.

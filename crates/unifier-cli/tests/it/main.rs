@@ -1,6 +1,7 @@
 //! End-to-end tests of the `unifier` binary: outputs (insta snapshots) and exit codes.
 
 mod catalog;
+mod delta;
 
 use std::io::Write;
 use std::path::Path;

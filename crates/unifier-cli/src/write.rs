@@ -1,0 +1,354 @@
+//! `unifier write` and `unifier changes`: rows into a Delta dataset of the catalog, and
+//! its change feed out (optionally through a cursor that advances once the rows are out).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use clap::Args;
+use unifier::datafusion::error::Result as DfResult;
+use unifier::datafusion::physical_plan::{RecordBatchStream, SendableRecordBatchStream};
+use unifier::io::{CdfCursor, FileFormatKind, ListingSpec};
+use unifier::write::{WriteMode, WriteRequest, WriteSource, WriteSummary, WriteTarget};
+use unifier::{Error, ExecutionResult, Params, Unifier};
+
+use crate::manifest::Manifest;
+use crate::output::{RowFormat, render_rows};
+use crate::query::{open_and_compile, runtime, usage};
+use crate::{Exit, print_out};
+
+#[derive(Debug, Args)]
+pub(crate) struct WriteArgs {
+    /// The Delta dataset to write into (declared in the catalog).
+    name: String,
+    /// append, overwrite, error_if_exists or ignore.
+    #[arg(long, default_value = "append")]
+    mode: String,
+    /// Replace only the rows matching this SQL predicate (overwrite with replace-where).
+    #[arg(long, value_name = "PREDICATE", conflicts_with = "mode")]
+    replace_where: Option<String>,
+    /// Partition columns (for a table the write creates or repartitions).
+    #[arg(long, value_delimiter = ',')]
+    partition_by: Vec<String>,
+    /// The rows: a query, checked by the catalog's policy.
+    #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+    sql: Option<String>,
+    /// The rows: a file (parquet, csv, json/ndjson, avro, arrow; by extension).
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChangesArgs {
+    /// The Delta dataset whose change feed to read.
+    name: String,
+    /// First version (default: the earliest, or after the cursor's position).
+    #[arg(long)]
+    starting_version: Option<u64>,
+    /// Last version (default: the latest).
+    #[arg(long)]
+    ending_version: Option<u64>,
+    /// Read what this consumer has not acknowledged yet; acknowledged once printed.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["starting_version", "ending_version"])]
+    cursor: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RowFormat::Table)]
+    format: RowFormat,
+}
+
+/// Counts rows as the writer pulls them; draws `N rows written` on a terminal.
+struct Progress {
+    inner: SendableRecordBatchStream,
+    rows: Arc<AtomicU64>,
+    draw: bool,
+}
+
+impl futures::Stream for Progress {
+    type Item = DfResult<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.as_mut().poll_next(cx);
+        if let Poll::Ready(Some(Ok(batch))) = &polled {
+            let n = self
+                .rows
+                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed)
+                + batch.num_rows() as u64;
+            if self.draw {
+                eprint!("\r{n} rows written");
+            }
+        }
+        polled
+    }
+}
+
+impl RecordBatchStream for Progress {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+}
+
+fn format_of(path: &Path) -> Option<FileFormatKind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "parquet" => FileFormatKind::Parquet,
+        "csv" => FileFormatKind::Csv,
+        "json" | "ndjson" | "jsonl" => FileFormatKind::Json,
+        "avro" => FileFormatKind::Avro,
+        "arrow" | "ipc" | "feather" => FileFormatKind::Arrow,
+        _ => return None,
+    })
+}
+
+/// Casts the columns of `plan` that the table also has to the table's types.
+fn cast_to(
+    plan: unifier::datafusion::logical_expr::LogicalPlan,
+    table: &SchemaRef,
+) -> DfResult<unifier::datafusion::logical_expr::LogicalPlan> {
+    use unifier::datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, col};
+    let exprs: Vec<Expr> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let column = col(format!("\"{}\"", f.name()));
+            match table.field_with_name(f.name()) {
+                Ok(t) if t.data_type() != f.data_type() => {
+                    cast(column, t.data_type().clone()).alias(f.name())
+                }
+                _ => column,
+            }
+        })
+        .collect();
+    LogicalPlanBuilder::from(plan).project(exprs)?.build()
+}
+
+/// The source rows as a stream (the query runs through the gate).
+async fn source(
+    catalog: Option<&Path>,
+    args: &WriteArgs,
+) -> Result<(Unifier, SendableRecordBatchStream), Exit> {
+    if let Some(file) = &args.file {
+        let manifest = Manifest::locate(catalog).map_err(|e| usage(&e))?;
+        let unifier = manifest.open().await.map_err(|e| usage(&e))?;
+        let Some(format) = format_of(file) else {
+            return Err(usage(&format!(
+                "cannot tell the format of `{}` from its extension: use .parquet, .csv, .json, .ndjson, .avro or .arrow",
+                file.display()
+            )));
+        };
+        let spec = ListingSpec::new(file.display().to_string(), format);
+        let plan = unifier
+            .io()
+            .scan_files(spec)
+            .await
+            .map_err(|e| runtime(&Error::from(e)))?;
+        // A file's types are inferred, not declared: cast its columns to the table's.
+        let plan = match unifier.io().dataset(&args.name) {
+            Some(table) => cast_to(plan, &table.schema).map_err(|e| {
+                eprintln!("error: cannot read `{}`: {e}", file.display());
+                Exit::Runtime
+            })?,
+            None => plan,
+        };
+        let stream = async {
+            unifier
+                .io()
+                .session()
+                .execute_logical_plan(plan)
+                .await?
+                .execute_stream()
+                .await
+        }
+        .await
+        .map_err(|e| {
+            eprintln!("error: cannot read `{}`: {e}", file.display());
+            Exit::Runtime
+        })?;
+        return Ok((unifier, stream));
+    }
+    let sql = args.sql.as_deref().unwrap_or_default();
+    let (unifier, compiled) = open_and_compile(catalog, Some(sql)).await?;
+    if !compiled
+        .classes
+        .iter()
+        .all(|c| *c == unifier::policy::StatementClass::Query)
+    {
+        return Err(usage(
+            "--sql must be a query (SELECT ...): its rows are written",
+        ));
+    }
+    match unifier.execute_stream(&compiled).await {
+        Ok(ExecutionResult::Reader { stream, .. }) => Ok((unifier, Box::pin(stream))),
+        Ok(_) => Err(usage(
+            "--sql must be a query (SELECT ...): its rows are written",
+        )),
+        Err(error) => Err(runtime(&error)),
+    }
+}
+
+fn summary_line(s: &WriteSummary) -> String {
+    let versions = match (s.version_before, s.version_after) {
+        (before, Some(after)) => format!(
+            "version {} -> {after}",
+            before.map_or_else(|| "none".to_owned(), |v| v.to_string())
+        ),
+        (_, None) => "nothing committed".to_owned(),
+    };
+    let action = match s.mode.as_str() {
+        "append" => "appended to".to_owned(),
+        "delete" => "deleted from".to_owned(),
+        "update" => "updated in".to_owned(),
+        "overwrite" => "written over".to_owned(),
+        "replace_where" => "replaced in".to_owned(),
+        other => format!("written ({other}) to"),
+    };
+    format!(
+        "{} {} {action} `{}`: {versions} ({} path: {}; {} files added, {} removed, {} bytes)\n",
+        s.rows,
+        if s.rows == 1 { "row" } else { "rows" },
+        s.table,
+        s.path.as_str(),
+        s.path_reason,
+        s.files_added,
+        s.files_removed,
+        s.bytes_added
+    )
+}
+
+pub(crate) fn write_summary_text(s: &WriteSummary) -> String {
+    summary_line(s)
+}
+
+pub(crate) async fn write(catalog: Option<&Path>, args: WriteArgs) -> Exit {
+    let mode = match &args.replace_where {
+        Some(predicate) => WriteMode::ReplaceWhere(predicate.clone()),
+        None => match args.mode.parse::<WriteMode>() {
+            Ok(mode) => mode,
+            Err(e) => return usage(&e.to_string()),
+        },
+    };
+    let (unifier, stream) = match source(catalog, &args).await {
+        Ok(x) => x,
+        Err(exit) => return exit,
+    };
+    let draw = std::io::stderr().is_terminal();
+    let progress = Progress {
+        inner: stream,
+        rows: Arc::new(AtomicU64::new(0)),
+        draw,
+    };
+    let request = WriteRequest::new(
+        WriteTarget::Dataset(args.name.clone()),
+        WriteSource::Stream(Box::pin(progress)),
+    )
+    .with_mode(mode)
+    .with_partition_by(args.partition_by.clone());
+    let result = unifier.write(request).await;
+    if draw {
+        eprintln!();
+    }
+    flush(&unifier);
+    match result {
+        Ok(summary) => print_out(&summary_line(&summary), Exit::Ok),
+        Err(error) => runtime(&error),
+    }
+}
+
+fn flush(unifier: &Unifier) {
+    if let Err(e) = unifier.recorder().flush() {
+        eprintln!("warning: cannot persist diagnostics: {e}");
+    }
+}
+
+pub(crate) async fn changes(catalog: Option<&Path>, args: ChangesArgs) -> Exit {
+    let manifest = match Manifest::locate(catalog) {
+        Ok(m) => m,
+        Err(e) => return usage(&e),
+    };
+    let unifier = match manifest.open().await {
+        Ok(u) => u,
+        Err(e) => return usage(&e),
+    };
+    let Some(table) = unifier.io().dataset(&args.name) else {
+        return usage(&format!(
+            "`{}` is not in the catalog; declare it with kind = \"delta\"",
+            args.name
+        ));
+    };
+    let Some(info) = table.delta.clone() else {
+        return usage(&format!(
+            "`{}` is a {} dataset; the change feed needs kind = \"delta\"",
+            args.name,
+            table.kind.as_str()
+        ));
+    };
+    let cursor = match &args.cursor {
+        Some(name) => match CdfCursor::open(manifest.cursor_dir(), name) {
+            Ok(c) => Some(c),
+            Err(e) => return runtime(&Error::from(e)),
+        },
+        None => None,
+    };
+    let range = match &cursor {
+        Some(c) => match c.pending(&table) {
+            Ok(Some(range)) => Some(range),
+            Ok(None) => None,
+            Err(e) => return runtime(&Error::from(e)),
+        },
+        None => Some(unifier::io::CdfRange {
+            starting_version: args.starting_version.unwrap_or(info.earliest_version),
+            ending_version: args.ending_version.unwrap_or(info.version),
+        }),
+    };
+    let Some(range) = range else {
+        eprintln!(
+            "no new changes of `{}` for cursor `{}` (at version {})",
+            args.name,
+            args.cursor.as_deref().unwrap_or_default(),
+            info.version
+        );
+        flush(&unifier);
+        return Exit::Ok;
+    };
+    let sql = format!(
+        "SELECT * FROM table_changes('{}', {}, {}) ORDER BY _commit_version",
+        args.name, range.starting_version, range.ending_version
+    );
+    let result = unifier.sql(&sql, Params::None).await;
+    let (schema, batches) = match result {
+        Ok(ExecutionResult::Table {
+            schema, batches, ..
+        }) => (schema, batches),
+        Ok(other) => {
+            eprintln!("error: unexpected result {other:?}");
+            return Exit::Runtime;
+        }
+        Err(error) => {
+            flush(&unifier);
+            return runtime(&error);
+        }
+    };
+    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    let text = match render_rows(&schema, &batches, args.format) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Runtime;
+        }
+    };
+    let exit = print_out(&text, Exit::Ok);
+    // Acknowledge only once the rows are out.
+    if let (Exit::Ok, Some(cursor)) = (exit, &cursor)
+        && let Err(e) = cursor.acknowledge(&args.name, range, rows, unifier.recorder())
+    {
+        flush(&unifier);
+        return runtime(&Error::from(e));
+    }
+    flush(&unifier);
+    exit
+}

@@ -1,0 +1,154 @@
+//! Delta through the binary: SQL writes under the writer preset, `write` from a query and
+//! from a file, `changes` with a cursor that hands out each change exactly once across
+//! runs, and time travel in the manifest.
+
+use std::path::Path;
+
+use crate::unifier_in;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A temp dir with a copy of the Spark-written `simple_table_with_cdc` (CDF on,
+/// `id INT, name STRING`; version 0 empty, version 2 one row) declared as `t`, and `t_v0` pinned at version 0.
+fn catalog() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/delta/simple_table_with_cdc");
+    copy_dir(&fixture, &dir.path().join("t"));
+    std::fs::write(
+        dir.path().join("unifier.toml"),
+        r#"[policy]
+preset = "writer"
+
+[[datasets]]
+name = "t"
+kind = "delta"
+location = "t"
+
+[[datasets]]
+name = "t_v0"
+kind = "delta"
+location = "t"
+version = 0
+"#,
+    )
+    .unwrap();
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    unifier_in(dir, args, None)
+}
+
+#[test]
+fn sql_writes_write_and_changes_with_a_cursor() {
+    let dir = catalog();
+    let d = dir.path();
+    let (code, out, err) = run(
+        d,
+        &["query", "--format", "csv", "SELECT count(*) AS n FROM t"],
+    );
+    assert_eq!((code, out.as_str()), (0, "n\n1\n"), "{err}");
+
+    let (code, out, err) = run(d, &["query", "INSERT INTO t VALUES (100, 'a'), (101, 'b')"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("2 rows appended to `t`: version 2 -> 3 (insert path"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(
+        d,
+        &[
+            "write",
+            "t",
+            "--sql",
+            "SELECT CAST(200 AS INT) AS id, 'c' AS name",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("1 row appended to `t`: version 3 -> 4 (streaming path"),
+        "{out}"
+    );
+
+    std::fs::write(
+        d.join("more.ndjson"),
+        "{\"id\": 300, \"name\": \"d\"}\n{\"id\": 301, \"name\": \"e\"}\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(d, &["write", "t", "--file", "more.ndjson"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("2 rows appended to `t`: version 4 -> 5"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(d, &["query", "DELETE FROM t WHERE id = 100"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("1 row deleted from `t`: version 5 -> 6 (operation path"),
+        "{out}"
+    );
+
+    // The cursor hands out every change once: all of them, then nothing, then the new one.
+    let changes = |d: &Path| run(d, &["changes", "t", "--cursor", "etl", "--format", "csv"]);
+    let (code, out, err) = changes(d);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("id,name,_change_type,_commit_version"),
+        "{out}"
+    );
+    assert!(
+        out.contains("100,a,insert,3,") && out.contains("100,a,delete,6,"),
+        "{out}"
+    );
+    let (code, out, err) = changes(d);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(
+        err.contains("no new changes of `t` for cursor `etl`"),
+        "{err}"
+    );
+    run(d, &["query", "INSERT INTO t VALUES (400, 'f')"]);
+    let (code, out, _) = changes(d);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains("400,f,insert,7,"), "{out}");
+
+    // Time travel is read-only, and still reads version 0.
+    let (code, _, err) = run(d, &["query", "INSERT INTO t_v0 VALUES (1, 'x')"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("table `t_v0` does not accept append"), "{err}");
+    let (code, out, _) = run(
+        d,
+        &["query", "--format", "csv", "SELECT count(*) AS n FROM t_v0"],
+    );
+    assert_eq!((code, out.as_str()), (0, "n\n0\n"));
+
+    let (code, out, _) = run(
+        d,
+        &[
+            "query",
+            "--format",
+            "csv",
+            "SELECT mode, path, commit FROM diagnostics.write ORDER BY ts",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "mode,path,commit\nappend,insert,committed\nappend,streaming,committed\nappend,streaming,committed\ndelete,operation,committed\nappend,insert,committed\n"
+    );
+}
