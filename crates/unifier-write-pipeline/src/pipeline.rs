@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow::datatypes::{DataType, SchemaRef};
@@ -11,7 +12,8 @@ use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::{SessionState, TaskContext};
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
-use datafusion::physical_plan::collect;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{collect, execute_stream};
 use deltalake::delta_datafusion::planner::DeltaPlanner;
 use deltalake::kernel::engine::arrow_conversion::TryFromArrow as _;
 use deltalake::kernel::transaction::CommitProperties;
@@ -19,6 +21,7 @@ use deltalake::kernel::{Action, StructType};
 use deltalake::operations::write::SchemaMode as DeltaSchemaMode;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
+use futures::StreamExt;
 use parquet::file::properties::WriterProperties;
 use unifier_diagnostics::{ErrorEvent, Status, WriteEvent};
 use unifier_io_adapter::{
@@ -193,14 +196,15 @@ impl WritePipeline {
                     collect(physical, Arc::new(TaskContext::from(state))).await
                 };
                 match run.await {
-                    Ok(_) => {
+                    Ok(batches) => {
+                        let rows = inserted_rows(&batches);
                         let latest = target
                             .table
                             .log_store()
                             .get_latest_version(before.unwrap_or(0))
                             .await
                             .ok();
-                        Ok((latest.filter(|v| Some(*v) != before), None))
+                        Ok((latest.filter(|v| Some(*v) != before), rows))
                     }
                     Err(source) => Err(Error::DataFusion {
                         table: table.into(),
@@ -215,6 +219,7 @@ impl WritePipeline {
                 } else {
                     SaveMode::Append
                 };
+                let (input, counter) = counted(state, input, table).await?;
                 let builder = target
                     .table
                     .clone()
@@ -224,7 +229,7 @@ impl WritePipeline {
                     .with_save_mode(save_mode);
                 let outcome = builder
                     .await
-                    .map(|t| (t.version(), None))
+                    .map(|t| (t.version(), Some(counter.load(Ordering::Acquire))))
                     .map_err(|e| classify(table, "write", e, &target));
                 match outcome {
                     Err(error) => {
@@ -439,6 +444,7 @@ impl WritePipeline {
             None => plan,
         };
         let source_plan = plan.clone();
+        let (plan, counter) = counted(state, plan, &target.name).await?;
         let mut builder = target
             .table
             .clone()
@@ -475,7 +481,10 @@ impl WritePipeline {
             builder = builder.with_commit_properties(commit_properties(&commit));
         }
         let outcome = match builder.await {
-            Ok(t) => Ok((t.version().filter(|v| Some(*v) != before), None)),
+            Ok(t) => Ok((
+                t.version().filter(|v| Some(*v) != before),
+                Some(counter.load(Ordering::Acquire)),
+            )),
             Err(e) => {
                 let error = classify(&target.name, "write", e, &target);
                 Err(name_violation(error, state, Some(&source_plan), &target).await)
@@ -771,6 +780,43 @@ async fn commit_stats(table: &DeltaTable, version: u64) -> CommitStats {
     stats
 }
 
+/// `plan` as a one-shot stream that counts the rows the writer pulls: the rows of a
+/// write are the source's, whatever files the commit rewrites.
+async fn counted(
+    state: &SessionState,
+    plan: LogicalPlan,
+    table: &str,
+) -> Result<(LogicalPlan, Arc<AtomicU64>)> {
+    let df_err = |source| Error::DataFusion {
+        table: table.into(),
+        what: "cannot plan the rows to write",
+        source: Box::new(source),
+    };
+    let physical = state.create_physical_plan(&plan).await.map_err(df_err)?;
+    let stream = execute_stream(physical, Arc::new(TaskContext::from(state))).map_err(df_err)?;
+    let counter = Arc::new(AtomicU64::new(0));
+    let seen = counter.clone();
+    let schema = stream.schema();
+    let counting = stream.map(move |batch| {
+        if let Ok(batch) = &batch {
+            seen.fetch_add(batch.num_rows() as u64, Ordering::AcqRel);
+        }
+        batch
+    });
+    let plan =
+        stream_plan(Box::pin(RecordBatchStreamAdapter::new(schema, counting))).map_err(df_err)?;
+    Ok((plan, counter))
+}
+
+/// The count DataFusion's insert returns (one row, one `UInt64` column).
+fn inserted_rows(batches: &[arrow::record_batch::RecordBatch]) -> Option<u64> {
+    let column = batches.first()?.column(0);
+    column
+        .as_any()
+        .downcast_ref::<arrow::array::UInt64Array>()
+        .map(|a| a.value(0))
+}
+
 /// The source of an `INSERT` plan.
 fn plan_input(plan: &LogicalPlan) -> Option<&LogicalPlan> {
     match plan {
@@ -959,11 +1005,7 @@ pub(crate) fn check_schema(
                     found.name(),
                     found.data_type()
                 )),
-                SchemaMode::Additive if !found.is_nullable() => differences.push(format!(
-                    "column `{}`: a new column must be nullable (found NOT NULL {})",
-                    found.name(),
-                    found.data_type()
-                )),
+                // Added as a nullable column: the rows already there have no value.
                 SchemaMode::Additive => {}
             }
         }
