@@ -5,12 +5,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use std::sync::Arc;
 use toml::Spanned;
+use unifier::OutputContract;
+use unifier::arrow::datatypes::{Field, Schema};
+use unifier::io::parse_type;
 use unifier::io::{
     DatasetSpec, DeltaCdfSpec, DeltaSpec, FileFormatKind, IfExists, ListingSpec, PartitionColumn,
     ScanPolicy, SortCheck, SortColumn,
 };
 use unifier::policy::PolicyProfile;
+use unifier::write::SchemaMode;
 use unifier::{DiagnosticsProfile, RuntimeProfile, Unifier, UnifierProfile};
 
 /// The manifest read when `--catalog` is not given and the file exists.
@@ -95,6 +100,32 @@ pub(crate) struct ViewEntry {
     name: String,
     sql: String,
     schema: Option<String>,
+    /// The declared output columns (a contract checked when the view is created).
+    columns: Option<Vec<ColumnEntry>>,
+    /// `strict` (exactly `columns`) or `additive` (`columns`, then any others).
+    schema_mode: Option<SchemaModeName>,
+}
+
+/// One declared column of a view.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ColumnEntry {
+    name: String,
+    #[serde(rename = "type")]
+    data_type: String,
+    #[serde(default = "yes")]
+    nullable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SchemaModeName {
+    Strict,
+    Additive,
 }
 
 /// A loaded manifest: the profile, and what to register (with the line it is declared on).
@@ -239,13 +270,47 @@ impl Manifest {
                 Some(schema) => format!("{schema}.{}", view.name),
                 None => view.name.clone(),
             };
+            let contract = match &view.columns {
+                Some(columns) => Some(
+                    contract_of(columns, view.schema_mode)
+                        .map_err(|e| format!("{shown}:{line}: view `{name}`: {e}"))?,
+                ),
+                None => None,
+            };
             unifier
-                .register_view(&name, &view.sql, IfExists::Fail)
+                .create_view(&name, &view.sql, contract, IfExists::Fail)
                 .await
-                .map_err(|e| format!("{shown}:{line}: view `{name}`: {e}"))?;
+                .map_err(|e| {
+                    format!(
+                        "{shown}:{line}: view `{name}`: {}",
+                        unifier::error_chain(&e)
+                    )
+                })?;
         }
         Ok(unifier)
     }
+}
+
+/// The contract of a view's declared columns.
+fn contract_of(
+    columns: &[ColumnEntry],
+    mode: Option<SchemaModeName>,
+) -> Result<OutputContract, String> {
+    let fields = columns
+        .iter()
+        .map(|c| {
+            parse_type(&c.data_type)
+                .map(|t| Field::new(&c.name, t, c.nullable))
+                .map_err(|e| format!("column `{}`: {e}", c.name))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(OutputContract {
+        schema: Arc::new(Schema::new(fields)),
+        mode: match mode {
+            Some(SchemaModeName::Additive) => SchemaMode::Additive,
+            _ => SchemaMode::Strict,
+        },
+    })
 }
 
 /// Options that belong to other kinds than `kind`, given anyway.

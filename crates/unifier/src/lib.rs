@@ -48,7 +48,7 @@ pub use result::{
     WriteSummary,
 };
 pub use stream::RecordedStream;
-pub use unifier::Unifier;
+pub use unifier::{OutputContract, Unifier};
 
 /// The policy layer: strict parsing, the statement-class gate, canonical SQL and
 /// fingerprints (`unifier-policy`).

@@ -19,7 +19,7 @@ use crate::params::Params;
 use crate::prepared::PreparedPlans;
 use crate::profile::UnifierProfile;
 use crate::result::Compiled;
-use unifier_write_pipeline::WritePipeline;
+use unifier_write_pipeline::{SchemaMode, WritePipeline};
 
 /// One governed entry point: a policy, a catalog (the IO adapter over one DataFusion
 /// session), a diagnostics recorder and the runtime limits. Cheap to clone.
@@ -127,14 +127,15 @@ impl Unifier {
         self.create_view(name, sql, None, if_exists).await
     }
 
-    /// Registers a view from SQL whose output must have the declared `schema` (names,
-    /// types and nullability, in order); a mismatch lists every differing column with
-    /// the expected and the found type. No schema is inferred when one is declared.
+    /// Registers a view from SQL whose output must keep its declared contract (names,
+    /// types and nullability; `strict`: exactly those columns, `additive`: more may
+    /// follow); a mismatch lists every differing column with the expected and the found
+    /// type. No schema is inferred when one is declared.
     pub async fn create_view(
         &self,
         name: &str,
         sql: &str,
-        schema: Option<SchemaRef>,
+        contract: Option<OutputContract>,
         if_exists: IfExists,
     ) -> Result<TableProviderMetadata> {
         let compiled = self.compile(sql, Params::None).await?;
@@ -156,9 +157,13 @@ impl Unifier {
                 });
             }
         };
-        if let Some(declared) = &schema {
+        if let Some(contract) = &contract {
             let found = query.plan.schema().as_arrow().clone();
-            let differences = contract_differences(declared, &found);
+            let mut differences = contract_differences(&contract.schema, &found);
+            if contract.mode == SchemaMode::Additive {
+                // Additive: the declared columns must be there as declared; more may follow.
+                differences.retain(|d| !d.contains(": not declared, found "));
+            }
             if !differences.is_empty() {
                 return Err(Error::ContractBroken {
                     name: name.into(),
@@ -198,6 +203,25 @@ impl Unifier {
             });
         }
         Ok(())
+    }
+}
+
+/// The declared schema of an output, and how strictly it binds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputContract {
+    /// The columns, in order.
+    pub schema: SchemaRef,
+    /// `Strict`: exactly these columns; `Additive`: these, then any others.
+    pub mode: SchemaMode,
+}
+
+impl OutputContract {
+    /// A strict contract on `schema`.
+    pub fn strict(schema: SchemaRef) -> Self {
+        Self {
+            schema,
+            mode: SchemaMode::Strict,
+        }
     }
 }
 

@@ -152,3 +152,35 @@ fn sql_writes_write_and_changes_with_a_cursor() {
         "mode,path,commit\nappend,insert,committed\nappend,streaming,committed\nappend,streaming,committed\ndelete,operation,committed\nappend,insert,committed\n"
     );
 }
+
+#[test]
+fn a_view_with_declared_columns_is_checked_when_created() {
+    let dir = catalog();
+    let d = dir.path();
+    let manifest = std::fs::read_to_string(d.join("unifier.toml")).unwrap();
+    std::fs::write(
+        d.join("unifier.toml"),
+        format!(
+            "{manifest}\n[[views]]\nname = \"ids\"\nsql = \"SELECT id FROM t\"\ncolumns = [{{ name = \"id\", type = \"bigint\" }}]\n"
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run(d, &["query", "SELECT * FROM ids"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("view `ids`: view `ids` does not have its declared schema: column `id`: expected Int64, found Int32"),
+        "{err}"
+    );
+    std::fs::write(
+        d.join("unifier.toml"),
+        format!(
+            "{manifest}\n[[views]]\nname = \"ids\"\nsql = \"SELECT CAST(id AS BIGINT) AS id, name FROM t\"\ncolumns = [{{ name = \"id\", type = \"bigint\" }}]\nschema_mode = \"additive\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run(
+        d,
+        &["query", "--format", "csv", "SELECT count(*) AS n FROM ids"],
+    );
+    assert_eq!((code, out.as_str()), (0, "n\n1\n"), "{err}");
+}

@@ -407,7 +407,7 @@ async fn a_declared_view_schema_is_a_contract() {
         .create_view(
             "v",
             "SELECT id, name FROM mem",
-            Some(declared.clone()),
+            Some(unifier::OutputContract::strict(declared.clone())),
             IfExists::Fail,
         )
         .await
@@ -421,9 +421,63 @@ async fn a_declared_view_schema_is_a_contract() {
     u.create_view(
         "v",
         "SELECT CAST(id AS INT) AS id, name AS label FROM mem",
-        Some(declared),
+        Some(unifier::OutputContract::strict(declared.clone())),
         IfExists::Fail,
     )
     .await
     .unwrap();
+    // Additive: the declared columns, then any others.
+    let additive = unifier::OutputContract {
+        schema: declared,
+        mode: unifier::write::SchemaMode::Additive,
+    };
+    u.create_view(
+        "w",
+        "SELECT CAST(id AS INT) AS id, name AS label, id * 2 AS twice FROM mem",
+        Some(additive),
+        IfExists::Fail,
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_never_leaves_half_a_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut profile = crate::profile(Preset::Writer);
+    profile.runtime.query_timeout_ms = Some(2000);
+    let u = Unifier::new(profile).unwrap();
+    let v = delta_table(&u, tmp.path(), DeltaTableOptions::default()).await;
+    // Minutes of rows: the timeout fires while they are read, before any commit.
+    let err = refused(
+        &u,
+        "INSERT INTO people SELECT value, 'x' FROM generate_series(1, 5000000000)",
+    )
+    .await;
+    assert!(
+        matches!(
+            err,
+            Error::WriteTimeout {
+                committed: false,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().ends_with("nothing was committed"), "{err}");
+    assert_eq!(version(&u, "people"), v);
+    assert!(
+        rows(&u, "SELECT count(*) AS n FROM people")
+            .await
+            .contains("| 2 |")
+    );
+    let last = u
+        .recorder()
+        .events(Some(unifier::diagnostics::EventKind::Write))
+        .pop()
+        .unwrap();
+    let unifier::diagnostics::EventDetail::Write(event) = last.detail else {
+        panic!()
+    };
+    assert_eq!(event.commit, "failed");
 }
