@@ -66,12 +66,11 @@ const SINGLE_VERSION: &[&str] = &[
 ];
 
 pub(crate) fn run(root: &Path) -> Result<()> {
-    let output =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(root)
-            .args(["metadata", "--format-version", "1", "--locked"])
-            .output()
-            .context("cannot run cargo metadata")?;
+    let output = crate::cargo()
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .output()
+        .context("cannot run cargo metadata")?;
     if !output.status.success() {
         bail!(
             "cargo metadata failed: {}",

@@ -5,7 +5,9 @@
 //! cargo xtask deps           layer edges and duplicate engine versions, from cargo metadata
 //! cargo xtask tidy           source-file hygiene
 //! cargo xtask test           the tests (nextest when installed, else cargo test) + doctests
-//! cargo xtask bench [NAME]   release benchmarks: policy, diagnostics, io (all when no name)
+//! cargo xtask bench [NAME]   release benchmarks: policy, diagnostics, io, delta (all when no name)
+//! cargo xtask interop        Delta tables written by unifier, read by python deltalake,
+//!                            DuckDB's delta extension and polars (a venv under the target dir)
 //! ```
 
 mod deps;
@@ -26,8 +28,11 @@ fn main() -> Result<()> {
         ["tidy"] => tidy::run(&root),
         ["test"] => test(&root),
         ["bench", which @ ..] => bench(&root, which),
+        ["interop"] => interop(&root),
         _ => {
-            eprintln!("usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io]>");
+            eprintln!(
+                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta]|interop>"
+            );
             std::process::exit(2);
         }
     }
@@ -41,8 +46,34 @@ pub(crate) fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+/// `cargo` as a shell would start it: from `PATH` (the rustup proxy, which reads the
+/// toolchain file), without the variables `cargo run` set for xtask itself (`CARGO`,
+/// `CARGO_PKG_*`, `CARGO_MANIFEST_*`, `LD_LIBRARY_PATH`, `RUSTUP_TOOLCHAIN`, ...). With
+/// them, builds started here and builds started from a shell fingerprint differently and
+/// rebuild DataFusion each time the two alternate in one target directory.
+pub(crate) fn cargo() -> Command {
+    let mut command = Command::new("cargo");
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let injected = key.starts_with("CARGO_PKG_")
+            || matches!(
+                key,
+                "CARGO"
+                    | "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "LD_LIBRARY_PATH"
+                    | "RUST_RECURSION_COUNT"
+                    | "RUSTUP_TOOLCHAIN"
+                    | "RUSTUP_TOOLCHAIN_SOURCE"
+            );
+        if injected {
+            command.env_remove(key);
+        }
+    }
+    command
 }
 
 /// Runs `cargo <args>` in `root` as the CI step `step`, failing when it fails.
@@ -95,6 +126,78 @@ fn ci(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The python packages `interop` reads with, pinned (the DuckDB extension must match
+/// DuckDB's version).
+const INTEROP_PACKAGES: &[&str] = &[
+    "deltalake==1.6.6",
+    "duckdb==1.5.5",
+    "duckdb-extension-delta==1.5.5",
+    "polars==2.1.0",
+    "pyarrow==26.0.1",
+];
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// Writes tables with unifier, reads them with other engines, compares.
+fn interop(root: &Path) -> Result<()> {
+    let dir = target_dir(root).join("interop");
+    let venv = dir.join("venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        eprintln!("==> python venv at {}", venv.display());
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .context("cannot run python3 (needed for cargo xtask interop)")?;
+        if !made.success() {
+            bail!("python3 -m venv {} failed", venv.display());
+        }
+    }
+    eprintln!("==> pip install {}", INTEROP_PACKAGES.join(" "));
+    let installed = Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .args(INTEROP_PACKAGES)
+        .status()
+        .context("cannot run pip")?;
+    if !installed.success() {
+        bail!(
+            "interop not run: cannot install {} from PyPI into {} (is the registry reachable?)",
+            INTEROP_PACKAGES.join(", "),
+            venv.display()
+        );
+    }
+    let tables = dir.join("tables");
+    let tables_arg = tables.display().to_string();
+    cargo_step(
+        root,
+        "write the tables (interop_tables)",
+        &[
+            "run",
+            "-q",
+            "-p",
+            "unifier",
+            "--example",
+            "interop_tables",
+            "--",
+            &tables_arg,
+        ],
+        &[],
+    )?;
+    eprintln!("==> read them with deltalake, duckdb, polars");
+    let checked = Command::new(&python)
+        .arg(root.join("xtask/interop/check.py"))
+        .arg(&tables)
+        .status()
+        .context("cannot run the interop checks")?;
+    if !checked.success() {
+        bail!("interop: a reader disagrees with unifier (see above)");
+    }
+    Ok(())
+}
+
 fn has_nextest() -> bool {
     cargo()
         .args(["nextest", "--version"])
@@ -131,6 +234,7 @@ const BENCHES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("io", &[("unifier", "bench_io")]),
+    ("delta", &[("unifier", "bench_delta")]),
 ];
 
 fn bench(root: &Path, which: &[&str]) -> Result<()> {

@@ -74,7 +74,7 @@ pub(crate) fn run(args: CheckArgs) -> Exit {
         }
         Err(error) => match error.sql_errors() {
             [] => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", crate::chain(&error));
                 return Exit::Runtime;
             }
             errors => (Outcome::Failed(errors.to_vec()), Exit::SqlError),
@@ -97,7 +97,7 @@ fn load_policy(args: &CheckArgs) -> Result<Policy, String> {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read policy file `{}`: {e}", path.display()))?;
             PolicyProfile::from_toml(&text, &path.display().to_string())
-                .map_err(|e| e.to_string())?
+                .map_err(|e| crate::chain(&e))?
         }
     };
     if let Some(name) = &args.dialect {

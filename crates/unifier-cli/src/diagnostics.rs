@@ -60,7 +60,7 @@ pub(crate) fn run(catalog: Option<&Path>, args: DiagnosticsArgs) -> Exit {
     let recorder = match builder.build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::chain(&e));
             return Exit::Runtime;
         }
     };
@@ -71,14 +71,14 @@ pub(crate) fn run(catalog: Option<&Path>, args: DiagnosticsArgs) -> Exit {
     let (schema, batches) = match recorder.record_batches(kind, 8192) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::chain(&e));
             return Exit::Runtime;
         }
     };
     let all = match concat_batches(&schema, &batches) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::chain(&e));
             return Exit::Runtime;
         }
     };

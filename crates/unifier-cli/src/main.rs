@@ -74,6 +74,11 @@ enum Command {
     Changes(write::ChangesArgs),
 }
 
+/// An error and its causes, each once (`a: b: c`).
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    unifier::diagnostics::error_chain(error)
+}
+
 /// Writes `text` to stdout; a closed pipe is a runtime error.
 pub(crate) fn print_out(text: &str, exit: Exit) -> Exit {
     let mut stdout = std::io::stdout().lock();

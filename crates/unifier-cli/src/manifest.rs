@@ -182,7 +182,7 @@ impl Manifest {
             Some(table) => {
                 let text = toml::to_string(table).map_err(|e| format!("{shown}: [policy]: {e}"))?;
                 PolicyProfile::from_toml(&text, &format!("{shown} [policy]"))
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| crate::chain(&e))?
             }
             None => PolicyProfile::default(),
         };
@@ -251,7 +251,8 @@ impl Manifest {
     /// Builds the `Unifier` and registers every dataset and view, in order.
     pub(crate) async fn open(&self) -> Result<Unifier, String> {
         let shown = self.path.display();
-        let unifier = Unifier::new(self.profile.clone()).map_err(|e| format!("{shown}: {e}"))?;
+        let unifier = Unifier::new(self.profile.clone())
+            .map_err(|e| format!("{shown}: {}", crate::chain(&e)))?;
         for (line, dataset) in &self.datasets {
             let spec = spec_of(dataset)
                 .map_err(|e| format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))?;
@@ -263,7 +264,13 @@ impl Manifest {
             unifier
                 .register(&dataset.name, spec, if_exists)
                 .await
-                .map_err(|e| format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))?;
+                .map_err(|e| {
+                    format!(
+                        "{shown}:{line}: dataset `{}`: {}",
+                        dataset.name,
+                        crate::chain(&e)
+                    )
+                })?;
         }
         for (line, view) in &self.views {
             let name = match &view.schema {
@@ -280,12 +287,7 @@ impl Manifest {
             unifier
                 .create_view(&name, &view.sql, contract, IfExists::Fail)
                 .await
-                .map_err(|e| {
-                    format!(
-                        "{shown}:{line}: view `{name}`: {}",
-                        unifier::error_chain(&e)
-                    )
-                })?;
+                .map_err(|e| format!("{shown}:{line}: view `{name}`: {}", crate::chain(&e)))?;
         }
         Ok(unifier)
     }

@@ -11,7 +11,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The JSON-lines directory could not be created, read or written.
-    #[error("diagnostics dir `{}`: {source}", path.display())]
+    #[error("diagnostics dir `{}`", path.display())]
     Io {
         /// The file or directory involved.
         path: PathBuf,
@@ -20,7 +20,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Events could not be turned into Arrow record batches.
-    #[error("cannot build diagnostics table `{table}`: {source}")]
+    #[error("cannot build diagnostics table `{table}`")]
     Arrow {
         /// The table being built.
         table: String,

@@ -24,7 +24,7 @@ pub enum Error {
         errors: Vec<SqlError>,
     },
     /// A policy profile (TOML) could not be read.
-    #[error("policy profile `{origin}` is not valid: {source}")]
+    #[error("policy profile `{origin}` is not valid")]
     Profile {
         /// Where the profile came from (a file path, or a description of the text).
         origin: String,

@@ -48,7 +48,7 @@ impl Unifier {
                 diag.record(
                     Status::Error,
                     started.elapsed(),
-                    error.to_string(),
+                    unifier_diagnostics::error_chain(&error),
                     PolicyEvent {
                         verdict: "error".into(),
                         dialect: profile.read_dialect.to_string(),

@@ -342,7 +342,7 @@ pub(crate) fn record_error(
     diag.record(
         Status::Error,
         diag.elapsed(),
-        error.to_string(),
+        crate::error::error_chain(error),
         ErrorEvent {
             operation: operation.into(),
             error_kind: error.kind().into(),
