@@ -69,7 +69,7 @@ def main(root):
         want = expected(os.path.join(root, f"{table}.rows.json"), COLUMNS)
         dt = DeltaTable(location)
         check(f"{table}: deltalake (version {dt.version()})", rows_of(dt.to_pyarrow_table().to_pylist(), COLUMNS), want)
-        records = con.execute(f"SELECT * FROM delta_scan('{location}')").fetch_arrow_table().to_pylist()
+        records = con.execute(f"SELECT * FROM delta_scan('{location}')").to_arrow_table().to_pylist()
         check(f"{table}: duckdb delta_scan", rows_of(records, COLUMNS), want)
         check(f"{table}: polars read_delta", rows_of(pl.read_delta(location).to_dicts(), COLUMNS), want)
 
