@@ -140,10 +140,9 @@ fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
-/// Writes tables with unifier, reads them with other engines, compares.
-fn interop(root: &Path) -> Result<()> {
-    let dir = target_dir(root).join("interop");
-    let venv = dir.join("venv");
+/// The python of a venv under the target dir with [`INTEROP_PACKAGES`] installed.
+fn python_venv(root: &Path) -> Result<PathBuf> {
+    let venv = target_dir(root).join("interop/venv");
     let python = venv.join("bin/python");
     if !python.exists() {
         eprintln!("==> python venv at {}", venv.display());
@@ -164,12 +163,18 @@ fn interop(root: &Path) -> Result<()> {
         .context("cannot run pip")?;
     if !installed.success() {
         bail!(
-            "interop not run: cannot install {} from PyPI into {} (is the registry reachable?)",
+            "cannot install {} from PyPI into {} (is the registry reachable?)",
             INTEROP_PACKAGES.join(", "),
             venv.display()
         );
     }
-    let tables = dir.join("tables");
+    Ok(python)
+}
+
+/// Writes tables with unifier, reads them with other engines, compares.
+fn interop(root: &Path) -> Result<()> {
+    let python = python_venv(root).context("interop not run")?;
+    let tables = target_dir(root).join("interop/tables");
     let tables_arg = tables.display().to_string();
     cargo_step(
         root,
@@ -247,9 +252,25 @@ fn bench(root: &Path, which: &[&str]) -> Result<()> {
                 names.join(", ")
             );
         };
+        let python = if *name == "delta" {
+            match python_venv(root) {
+                Ok(python) => Some(python.display().to_string()),
+                Err(error) => {
+                    eprintln!("bench delta: python write_deltalake skipped: {error:#}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let env: Vec<(&str, &str)> = python
+            .as_deref()
+            .map(|p| ("UNIFIER_BENCH_PYTHON", p))
+            .into_iter()
+            .collect();
         for (package, example) in *runs {
             let args = ["run", "--release", "-p", package, "--example", example];
-            cargo_step(root, &format!("bench {name} ({example})"), &args, &[])?;
+            cargo_step(root, &format!("bench {name} ({example})"), &args, &env)?;
         }
     }
     Ok(())

@@ -1,52 +1,47 @@
-//! `cargo xtask bench delta`: appending TPC-H lineitem rows into a Delta table through
-//! unifier's write pipeline against deltalake's write builder called directly with the
-//! same streamed source (and against generating the rows alone), then reading a change
-//! feed through `table_changes` against deltalake's CDF scan. Each write runs in its own
-//! process so its peak RSS is its own. Ratios are against baselines of the same run.
+//! `cargo xtask bench delta`: appending TPC-H lineitem rows (a parquet file generated
+//! once with tpchgen) into a Delta table through unifier's write pipeline, against
+//! deltalake's write builder called directly on the same file, and against python
+//! `write_deltalake` streaming the same file (when `UNIFIER_BENCH_PYTHON` names a python
+//! with `deltalake` and `pyarrow`, as `cargo xtask bench delta` sets up); then reading a
+//! change feed through `table_changes` against deltalake's CDF provider. Each write runs
+//! in its own process so its peak RSS is its own. Ratios are against baselines of the
+//! same run.
 //!
 //! `cargo run --release -p unifier --example bench_delta [-- ROWS_MILLIONS]` (default 10)
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::record_batch::RecordBatch;
-use datafusion::catalog::streaming::StreamingTable;
-use datafusion::datasource::provider_as_source;
-use datafusion::execution::TaskContext;
-use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
-use datafusion::physical_plan::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
 use tpchgen::generators::LineItemGenerator;
 use tpchgen_arrow::{LineItemArrow, RecordBatchIterator};
-use unifier::io::{DeltaTableOptions, IfExists};
+use unifier::io::{DeltaTableOptions, FileFormatKind, IfExists, ListingSpec};
 use unifier::policy::{PolicyProfile, Preset};
 use unifier::write::{WriteRequest, WriteSource, WriteTarget};
 use unifier::{ExecutionResult, Params, Unifier, UnifierProfile};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Lineitem rows generated on the fly, `rows` of them, as a stream.
-fn lineitem(rows: u64) -> (SchemaRef, SendableRecordBatchStream) {
+/// Writes `rows` TPC-H lineitem rows to one parquet file.
+fn generate_parquet(rows: u64, path: &std::path::Path) -> Result<u64, Error> {
     // Scale factor 1 is about 6.0M lineitem rows.
     let scale = rows as f64 / 6_001_215.0;
-    let batches = LineItemArrow::new(LineItemGenerator::new(scale, 1, 1)).with_batch_size(65_536);
+    let mut batches =
+        LineItemArrow::new(LineItemGenerator::new(scale, 1, 1)).with_batch_size(65_536);
     let schema = batches.schema().clone();
-    let mut left = rows;
-    let limited = batches.map_while(move |batch: RecordBatch| {
-        if left == 0 {
-            return None;
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path)?, schema, None)?;
+    let mut written = 0u64;
+    for batch in &mut batches {
+        let take = (batch.num_rows() as u64).min(rows - written);
+        writer.write(&batch.slice(0, take as usize))?;
+        written += take;
+        if written == rows {
+            break;
         }
-        let take = (batch.num_rows() as u64).min(left);
-        left -= take;
-        Some(Ok(batch.slice(0, take as usize)))
-    });
-    let stream = futures::stream::iter(limited);
-    (
-        schema.clone(),
-        Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
-    )
+    }
+    writer.close()?;
+    Ok(written)
 }
 
 /// Peak resident set of this process, MiB (Linux `VmHWM`).
@@ -62,31 +57,6 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-struct OneShot(SchemaRef, Mutex<Option<SendableRecordBatchStream>>);
-
-impl std::fmt::Debug for OneShot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OneShot")
-    }
-}
-
-impl PartitionStream for OneShot {
-    fn schema(&self) -> &SchemaRef {
-        &self.0
-    }
-    fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
-        self.1.lock().unwrap().take().expect("read once")
-    }
-}
-
-fn stream_plan(schema: SchemaRef, stream: SendableRecordBatchStream) -> Result<LogicalPlan, Error> {
-    let table = StreamingTable::try_new(
-        schema.clone(),
-        vec![Arc::new(OneShot(schema, Mutex::new(Some(stream))))],
-    )?;
-    Ok(LogicalPlanBuilder::scan("lineitem", provider_as_source(Arc::new(table)), None)?.build()?)
-}
-
 fn writer() -> Result<Unifier, Error> {
     Ok(Unifier::new(UnifierProfile {
         policy: PolicyProfile::preset(Preset::Writer),
@@ -95,47 +65,66 @@ fn writer() -> Result<Unifier, Error> {
 }
 
 /// One measured write, in this process: prints `variant seconds rows peak_mib`.
-async fn child(variant: &str, rows: u64, dir: &str) -> Result<(), Error> {
-    let (schema, stream) = lineitem(rows);
+async fn child(variant: &str, source: &str, dir: &str) -> Result<(), Error> {
     let started = Instant::now();
     let written = match variant {
-        "generate" => {
-            use futures::StreamExt;
-            let mut stream = stream;
+        "read" => {
+            let ctx = datafusion::prelude::SessionContext::new();
+            let df = ctx
+                .read_parquet(source, datafusion::prelude::ParquetReadOptions::default())
+                .await?;
+            let mut stream = df.execute_stream().await?;
             let mut n = 0u64;
-            while let Some(batch) = stream.next().await {
+            while let Some(batch) = futures::StreamExt::next(&mut stream).await {
                 n += batch?.num_rows() as u64;
             }
             n
         }
         "unifier" => {
             let u = writer()?;
-            let options = DeltaTableOptions::new(dir);
-            u.create_table("lineitem", schema.clone(), options, IfExists::Fail)
+            let plan = u
+                .io()
+                .scan_files(ListingSpec::new(source, FileFormatKind::Parquet))
                 .await?;
+            let schema = Arc::new(plan.schema().as_arrow().clone());
+            u.create_table(
+                "lineitem",
+                schema,
+                DeltaTableOptions::new(dir),
+                IfExists::Fail,
+            )
+            .await?;
             let request = WriteRequest::new(
                 WriteTarget::Dataset("lineitem".into()),
-                WriteSource::Stream(stream),
+                WriteSource::Plan(plan),
             );
             u.write(request).await?.rows
         }
         "deltalake" => {
             std::fs::create_dir_all(dir)?;
+            let ctx = datafusion::prelude::SessionContext::new();
+            let plan = ctx
+                .read_parquet(source, datafusion::prelude::ParquetReadOptions::default())
+                .await?
+                .into_unoptimized_plan();
             let url = deltalake::ensure_table_uri(dir)?;
             let table = deltalake::DeltaTable::try_from_url(url).await?;
-            let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
-            let counter = seen.clone();
-            let counted = futures::StreamExt::map(stream, move |batch| {
-                if let Ok(b) = &batch {
-                    counter.fetch_add(b.num_rows() as u64, std::sync::atomic::Ordering::Relaxed);
-                }
-                batch
-            });
-            let stream: SendableRecordBatchStream =
-                Box::pin(RecordBatchStreamAdapter::new(schema.clone(), counted));
-            let plan = stream_plan(schema, stream)?;
-            table.write(vec![]).with_input_plan(plan).await?;
-            seen.load(std::sync::atomic::Ordering::Relaxed)
+            let table = table.write(vec![]).with_input_plan(plan).await?;
+            let version = table.version().unwrap_or_default();
+            let commit = table
+                .log_store()
+                .read_commit_entry(version)
+                .await?
+                .ok_or("no commit")?;
+            deltalake::logstore::get_actions(version, &commit)?
+                .iter()
+                .filter_map(|a| match a {
+                    deltalake::kernel::Action::Add(add) => add.stats.clone(),
+                    _ => None,
+                })
+                .filter_map(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+                .filter_map(|v| v.get("numRecords").and_then(serde_json::Value::as_u64))
+                .sum()
         }
         other => return Err(format!("unknown variant {other}").into()),
     };
@@ -147,21 +136,45 @@ async fn child(variant: &str, rows: u64, dir: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// python `write_deltalake`, streaming the parquet file batch by batch.
+const PYTHON: &str = r#"
+import resource, sys, time
+import pyarrow.dataset as ds
+from deltalake import write_deltalake
+source, target = sys.argv[1], sys.argv[2]
+started = time.perf_counter()
+dataset = ds.dataset(source, format="parquet")
+reader = dataset.scanner(batch_size=65536).to_reader()
+write_deltalake(target, reader)
+elapsed = time.perf_counter() - started
+rows = dataset.count_rows()
+print(f"python {elapsed:.3f} {rows} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")
+"#;
+
 struct Measured {
     seconds: f64,
     rows: u64,
     peak_mib: f64,
 }
 
-fn measure(variant: &str, rows: u64, dir: &std::path::Path) -> Result<Measured, Error> {
-    let out = std::process::Command::new(std::env::current_exe()?)
-        .args([
-            "--child",
-            variant,
-            &rows.to_string(),
-            &dir.display().to_string(),
-        ])
-        .output()?;
+fn measure(
+    variant: &str,
+    source: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<Measured, Error> {
+    let mut command = match (variant, std::env::var_os("UNIFIER_BENCH_PYTHON")) {
+        ("python", Some(python)) => {
+            let mut c = std::process::Command::new(python);
+            c.args(["-c", PYTHON]);
+            c
+        }
+        _ => {
+            let mut c = std::process::Command::new(std::env::current_exe()?);
+            c.args(["--child", variant]);
+            c
+        }
+    };
+    let out = command.arg(source).arg(dir).output()?;
     if !out.status.success() {
         return Err(format!("{variant} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
@@ -252,21 +265,40 @@ async fn cdf_read(rows: u64, root: &std::path::Path) -> Result<(), Error> {
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--child") {
-        return child(&args[2], args[3].parse()?, &args[4]).await;
+        return child(&args[2], &args[3], &args[4]).await;
     }
-    let millions: u64 = args.get(1).map_or(Ok(10), |a| a.parse())?;
-    let rows = millions * 1_000_000;
+    let millions: f64 = args.get(1).map_or(Ok(10.0), |a| a.parse())?;
+    let rows = (millions * 1e6) as u64;
     let root = std::env::temp_dir().join(format!("unifier-bench-delta-{}", std::process::id()));
     std::fs::create_dir_all(&root)?;
-    println!("1. append {rows} TPC-H lineitem rows, generated on the fly (one process each):");
-    let generate = measure("generate", rows, &root.join("none"))?;
-    let direct = measure("deltalake", rows, &root.join("direct"))?;
-    let ours = measure("unifier", rows, &root.join("unifier"))?;
-    for (label, m) in [
-        ("generate only", &generate),
+    let source = root.join("lineitem.parquet");
+    let started = Instant::now();
+    let generated = generate_parquet(rows, &source)?;
+    println!(
+        "1. append {generated} TPC-H lineitem rows from one parquet file ({:.0} MiB, generated in {:.1} s), one process each:",
+        std::fs::metadata(&source)?.len() as f64 / 1048576.0,
+        started.elapsed().as_secs_f64()
+    );
+    let read = measure("read", &source, &root.join("none"))?;
+    let direct = measure("deltalake", &source, &root.join("direct"))?;
+    let ours = measure("unifier", &source, &root.join("unifier"))?;
+    let python = if std::env::var_os("UNIFIER_BENCH_PYTHON").is_some() {
+        Some(measure("python", &source, &root.join("python"))?)
+    } else {
+        println!(
+            "   (python write_deltalake skipped: UNIFIER_BENCH_PYTHON is not set; cargo xtask bench delta sets it)"
+        );
+        None
+    };
+    let mut lines = vec![
+        ("read the file only", &read),
         ("deltalake write (baseline)", &direct),
         ("unifier write", &ours),
-    ] {
+    ];
+    if let Some(p) = &python {
+        lines.push(("python write_deltalake", p));
+    }
+    for (label, m) in lines {
         println!(
             "   {label:<27} {:>7.2} s  {:>10.0} rows/s  peak RSS {:>7.1} MiB  ({} rows)",
             m.seconds,
@@ -275,14 +307,19 @@ async fn main() -> Result<(), Error> {
             m.rows
         );
     }
-    let write_only = |m: &Measured| (m.seconds - generate.seconds).max(1e-9);
     println!(
-        "   ratio unifier / deltalake: {:.3} (total), {:.3} (write time, generation subtracted); peak RSS {:.2}",
+        "   ratio unifier / deltalake: time {:.3}, peak RSS {:.2}",
         ours.seconds / direct.seconds,
-        write_only(&ours) / write_only(&direct),
         ours.peak_mib / direct.peak_mib
     );
-    cdf_read(1_000_000, &root).await?;
+    if let Some(p) = &python {
+        println!(
+            "   ratio unifier / python write_deltalake: time {:.3}, peak RSS {:.2}",
+            ours.seconds / p.seconds,
+            ours.peak_mib / p.peak_mib
+        );
+    }
+    cdf_read(rows.min(1_000_000), &root).await?;
     std::fs::remove_dir_all(&root).ok();
     Ok(())
 }
