@@ -278,3 +278,37 @@ async fn change_feed_errors_name_the_table_and_its_versions() {
         "table `gone`: location `/no/such/table` does not exist"
     );
 }
+
+#[tokio::test]
+async fn four_partition_columns_read_as_their_declared_types() {
+    let adapter = adapter();
+    let meta = adapter
+        .register(
+            "prims",
+            DeltaSpec::new(fixture("partition-type-primitives")),
+            RegisterOptions::default(),
+        )
+        .await
+        .unwrap();
+    let info = meta.delta.unwrap();
+    assert_eq!(info.partition_columns, ["year", "is_active", "event_date", "category"]);
+    let names: Vec<String> = meta.partition_cols.iter().map(|p| p.name.clone()).collect();
+    assert_eq!(names, info.partition_columns);
+    // Spark declared them all STRING: `year=2021.0` stays the text Spark wrote.
+    assert_eq!(
+        query(
+            &adapter,
+            "SELECT year, is_active, count(*) AS n FROM prims \
+             WHERE category = 'A' AND event_date = '2023-01-01' GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        .await,
+        "+--------+-----------+---+\n\
+         | year   | is_active | n |\n\
+         +--------+-----------+---+\n\
+         | 2020   | false     | 1 |\n\
+         | 2020   | true      | 1 |\n\
+         | 2021.0 | false     | 1 |\n\
+         | 2021.0 | true      | 1 |\n\
+         +--------+-----------+---+"
+    );
+}
