@@ -16,7 +16,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{collect, execute_stream};
 use deltalake::delta_datafusion::planner::DeltaPlanner;
 use deltalake::kernel::engine::arrow_conversion::TryFromArrow as _;
-use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::transaction::{CommitProperties, TransactionError};
 use deltalake::kernel::{Action, StructType};
 use deltalake::operations::write::SchemaMode as DeltaSchemaMode;
 use deltalake::protocol::SaveMode;
@@ -944,7 +944,12 @@ fn classify(
             source: Box::new(error),
         };
     }
-    if matches!(error, DeltaTableError::Transaction { .. }) && lower.contains("conflict") {
+    if matches!(
+        error,
+        DeltaTableError::Transaction {
+            source: TransactionError::CommitConflict(_)
+        }
+    ) {
         return Error::Conflict {
             table: table.into(),
             source: Box::new(error),

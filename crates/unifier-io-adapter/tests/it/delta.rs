@@ -291,7 +291,10 @@ async fn four_partition_columns_read_as_their_declared_types() {
         .await
         .unwrap();
     let info = meta.delta.unwrap();
-    assert_eq!(info.partition_columns, ["year", "is_active", "event_date", "category"]);
+    assert_eq!(
+        info.partition_columns,
+        ["year", "is_active", "event_date", "category"]
+    );
     let names: Vec<String> = meta.partition_cols.iter().map(|p| p.name.clone()).collect();
     assert_eq!(names, info.partition_columns);
     // Spark declared them all STRING: `year=2021.0` stays the text Spark wrote.

@@ -312,3 +312,33 @@ async fn concurrent_appends_each_commit_their_own_version() {
         "+---+\n| n |\n+---+\n| 2 |\n+---+"
     );
 }
+
+#[tokio::test]
+async fn a_true_conflict_says_what_conflicted_and_commits_nothing() {
+    use datafusion::prelude::{col, lit};
+    let tmp = tempfile::tempdir().unwrap();
+    let (io, pipeline) = setup(tmp.path()).await;
+    let state = io.session().state();
+    pipeline
+        .write(&state, request(stream(rows(&[1, 2, 3]))))
+        .await
+        .unwrap();
+    // Both deletes start from version 1 and rewrite the same file.
+    let (a, b) = tokio::join!(
+        pipeline.delete(&state, "t", Some(col("id").eq(lit(1i64)))),
+        pipeline.delete(&state, "t", Some(col("id").eq(lit(2i64)))),
+    );
+    let (ok, err) = match (a, b) {
+        (Ok(ok), Err(err)) | (Err(err), Ok(ok)) => (ok, err),
+        (a, b) => panic!("expected one commit and one conflict: {a:?} / {b:?}"),
+    };
+    assert_eq!(ok.version_after, Some(2));
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    let chain = unifier_diagnostics::error_chain(&err);
+    assert!(
+        chain.contains("a concurrent commit conflicts with this write"),
+        "{chain}"
+    );
+    io.refresh("t").await.unwrap();
+    assert_eq!(version(&io), 2);
+}
