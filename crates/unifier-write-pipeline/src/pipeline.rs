@@ -243,6 +243,24 @@ impl WritePipeline {
             .await
     }
 
+    /// The start of a delete or update: the target, its version, the path and why.
+    fn operation(
+        &self,
+        table: &str,
+        verb: &str,
+    ) -> Result<(Instant, Target, Option<u64>, PathChoice)> {
+        let started = Instant::now();
+        let target = self.target(table)?;
+        let before = target.version();
+        let choice = PathChoice {
+            path: WritePath::Operation,
+            reason: format!(
+                "deltalake's {verb} rewrites the affected files and records the change feed"
+            ),
+        };
+        Ok((started, target, before, choice))
+    }
+
     /// Deletes the rows matching `predicate` (every row when `None`) with deltalake's
     /// delete, which records the change feed.
     pub async fn delete(
@@ -251,14 +269,7 @@ impl WritePipeline {
         table: &str,
         predicate: Option<Expr>,
     ) -> Result<WriteSummary> {
-        let started = Instant::now();
-        let target = self.target(table)?;
-        let before = target.version();
-        let choice = PathChoice {
-            path: WritePath::Operation,
-            reason: "deltalake's delete rewrites the affected files and records the change feed"
-                .into(),
-        };
+        let (started, target, before, choice) = self.operation(table, "delete")?;
         let mut builder = target
             .table
             .clone()
@@ -287,14 +298,7 @@ impl WritePipeline {
         predicate: Option<Expr>,
         assignments: Vec<(String, Expr)>,
     ) -> Result<WriteSummary> {
-        let started = Instant::now();
-        let target = self.target(table)?;
-        let before = target.version();
-        let choice = PathChoice {
-            path: WritePath::Operation,
-            reason: "deltalake's update rewrites the affected files and records the change feed"
-                .into(),
-        };
+        let (started, target, before, choice) = self.operation(table, "update")?;
         let mut builder = target
             .table
             .clone()

@@ -11,7 +11,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement};
 use datafusion::physical_plan::collect;
-use unifier_diagnostics::{DiagnosticsContext, ErrorEvent, ExecuteEvent, Status};
+use unifier_diagnostics::{DiagnosticsContext, ErrorEvent, Status};
 use unifier_io_adapter::IfExists;
 use unifier_policy::PolicyReport;
 
@@ -41,18 +41,12 @@ impl Unifier {
         let execute_time = started.elapsed();
         match outcome {
             Ok((kind, metrics, physical)) => {
-                let provenance = Box::new(Provenance {
-                    operation_id: diag.operation_id(),
-                    compile_operation_id: query.operation_id,
-                    verdict: query.report.verdict.clone(),
-                    fingerprint: query.fingerprint.clone(),
-                    plan_hash: query.plan_hash.clone(),
-                    inputs: query.inputs.clone(),
-                    policy_time: query.policy_time,
-                    plan_time: query.plan_time,
+                let provenance = Box::new(Provenance::new(
+                    query,
+                    diag.operation_id(),
                     execute_time,
                     metrics,
-                });
+                ));
                 let result = match kind {
                     Outcome::Rows(schema, batches) => ExecutionResult::Table {
                         schema,
@@ -69,22 +63,15 @@ impl Unifier {
                     Status::Ok,
                     execute_time,
                     format!("{} rows", result.rows()),
-                    ExecuteEvent {
-                        plan_hash: query.plan_hash.clone(),
-                        inputs: query.inputs.clone(),
-                        rows: result.rows(),
-                        batches: match &result {
+                    m.execute_event(
+                        query.plan_hash.clone(),
+                        query.inputs.clone(),
+                        result.rows(),
+                        match &result {
                             ExecutionResult::Table { batches, .. } => batches.len() as u64,
                             ExecutionResult::Reader { .. } | ExecutionResult::Write { .. } => 0,
                         },
-                        files_scanned: m.files_scanned,
-                        files_pruned: m.files_pruned,
-                        row_groups_pruned: m.row_groups_pruned,
-                        row_groups_matched: m.row_groups_matched,
-                        bytes_scanned: m.bytes_scanned,
-                        sort_elided: m.sort_elided,
-                        sort_execs: m.sort_execs,
-                    },
+                    ),
                 );
                 Ok((result, physical))
             }
@@ -122,18 +109,12 @@ impl Unifier {
                 return Err(error);
             }
         };
-        let provenance = Box::new(Provenance {
-            operation_id: diag.operation_id(),
-            compile_operation_id: query.operation_id,
-            verdict: query.report.verdict.clone(),
-            fingerprint: query.fingerprint.clone(),
-            plan_hash: query.plan_hash.clone(),
-            inputs: query.inputs.clone(),
-            policy_time: query.policy_time,
-            plan_time: query.plan_time,
-            execute_time: started.elapsed(),
-            metrics: ScanMetrics::default(),
-        });
+        let provenance = Box::new(Provenance::new(
+            query,
+            diag.operation_id(),
+            started.elapsed(),
+            ScanMetrics::default(),
+        ));
         let schema = physical.schema();
         let pending = Pending {
             diag,

@@ -23,6 +23,29 @@ pub struct ScanMetrics {
 }
 
 impl ScanMetrics {
+    /// The `execute` event of a run that returned `rows` in `batches` with these metrics.
+    pub(crate) fn execute_event(
+        &self,
+        plan_hash: String,
+        inputs: Vec<String>,
+        rows: u64,
+        batches: u64,
+    ) -> unifier_diagnostics::ExecuteEvent {
+        unifier_diagnostics::ExecuteEvent {
+            plan_hash,
+            inputs,
+            rows,
+            batches,
+            files_scanned: self.files_scanned,
+            files_pruned: self.files_pruned,
+            row_groups_pruned: self.row_groups_pruned,
+            row_groups_matched: self.row_groups_matched,
+            bytes_scanned: self.bytes_scanned,
+            sort_elided: self.sort_elided,
+            sort_execs: self.sort_execs,
+        }
+    }
+
     /// Sums the metrics of every operator of `plan`; `sorts` says whether the logical
     /// plan asked for a sort.
     pub fn from_plan(plan: &dyn ExecutionPlan, sorts: bool) -> Self {

@@ -108,6 +108,29 @@ pub struct Provenance {
     pub metrics: ScanMetrics,
 }
 
+impl Provenance {
+    /// The provenance of an execution (`operation_id`) of `query`.
+    pub(crate) fn new(
+        query: &CompiledQuery,
+        operation_id: u64,
+        execute_time: Duration,
+        metrics: ScanMetrics,
+    ) -> Self {
+        Self {
+            operation_id,
+            compile_operation_id: query.operation_id,
+            verdict: query.report.verdict.clone(),
+            fingerprint: query.fingerprint.clone(),
+            plan_hash: query.plan_hash.clone(),
+            inputs: query.inputs.clone(),
+            policy_time: query.policy_time,
+            plan_time: query.plan_time,
+            execute_time,
+            metrics,
+        }
+    }
+}
+
 pub use unifier_write_pipeline::WriteSummary;
 
 /// The one result envelope of [`Unifier::execute`].

@@ -11,7 +11,7 @@ use arrow::record_batch::RecordBatch;
 use datafusion::error::Result;
 use datafusion::physical_plan::{RecordBatchStream, SendableRecordBatchStream};
 use futures::{Stream, StreamExt};
-use unifier_diagnostics::{DiagnosticsContext, ExecuteEvent, Status};
+use unifier_diagnostics::{DiagnosticsContext, Status};
 
 use crate::metrics::ScanMetrics;
 use crate::result::PhysicalPlan;
@@ -72,19 +72,7 @@ impl RecordedStream {
             status,
             p.started.elapsed(),
             message,
-            ExecuteEvent {
-                plan_hash: p.plan_hash,
-                inputs: p.inputs,
-                rows: self.rows_read(),
-                batches: self.batches,
-                files_scanned: m.files_scanned,
-                files_pruned: m.files_pruned,
-                row_groups_pruned: m.row_groups_pruned,
-                row_groups_matched: m.row_groups_matched,
-                bytes_scanned: m.bytes_scanned,
-                sort_elided: m.sort_elided,
-                sort_execs: m.sort_execs,
-            },
+            m.execute_event(p.plan_hash, p.inputs, self.rows_read(), self.batches),
         );
     }
 }
