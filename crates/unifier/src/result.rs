@@ -51,10 +51,10 @@ pub struct DeniedQuery {
     pub report: PolicyReport,
 }
 
-/// The outcome of [`Unifier::compile`].
+/// The outcome of [`crate::Unifier::compile`].
 #[derive(Debug, Clone)]
 pub enum Compiled {
-    /// Allowed and planned; pass to [`Unifier::execute`].
+    /// Allowed and planned; pass to [`crate::Unifier::execute`].
     Allowed(Box<CompiledQuery>),
     /// Refused by the policy.
     Denied(Box<DeniedQuery>),
@@ -133,7 +133,7 @@ impl Provenance {
 
 pub use unifier_write_pipeline::WriteSummary;
 
-/// The one result envelope of [`Unifier::execute`].
+/// The one result envelope of [`crate::Unifier::execute`].
 #[derive(Debug)]
 pub enum ExecutionResult {
     /// Rows, collected.
@@ -145,7 +145,7 @@ pub enum ExecutionResult {
         /// Where they came from.
         provenance: Box<Provenance>,
     },
-    /// Rows as a stream (from [`Unifier::execute_stream`]); its `execute` event is
+    /// Rows as a stream (from [`crate::Unifier::execute_stream`]); its `execute` event is
     /// recorded when the stream ends. The provenance's metrics are empty until then.
     Reader {
         /// Result schema.
@@ -186,7 +186,7 @@ impl ExecutionResult {
     }
 }
 
-/// What [`Unifier::explain`] shows.
+/// What [`crate::Unifier::explain`] shows.
 #[derive(Debug, Clone)]
 pub struct Explained {
     /// The optimized logical plan, indented.
