@@ -27,7 +27,7 @@
 //! );
 //! let (schema, batches) = recorder.record_batches(Some(EventKind::Register), 1024)?;
 //! assert_eq!(batches[0].num_rows(), 1);
-//! assert_eq!(schema.metadata()["schema_version"], "1");
+//! assert_eq!(schema.metadata()["schema_version"], "2");
 //! # Ok::<(), unifier_diagnostics::Error>(())
 //! ```
 
