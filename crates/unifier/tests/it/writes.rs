@@ -481,3 +481,26 @@ async fn a_timeout_never_leaves_half_a_commit() {
     };
     assert_eq!(event.commit, "failed");
 }
+
+#[tokio::test]
+async fn a_null_into_a_not_null_column_names_the_column_and_commits_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let u = unifier(Preset::Writer);
+    let options = DeltaTableOptions::new(tmp.path().to_str().unwrap());
+    // `batch`'s schema: id BIGINT NOT NULL, name TEXT NOT NULL.
+    u.create_table("strict", batch(0..0).schema(), options, IfExists::Fail)
+        .await
+        .unwrap();
+    u.sql("INSERT INTO strict VALUES (1, 'a')", Params::None)
+        .await
+        .unwrap();
+    let v = version(&u, "strict");
+    let err = refused(
+        &u,
+        "INSERT INTO strict SELECT id + 1, NULLIF(name, name) FROM strict",
+    )
+    .await;
+    let chain = unifier::error_chain(&err);
+    assert!(chain.contains("NOT NULL column name"), "{chain}");
+    assert_eq!(version(&u, "strict"), v);
+}
