@@ -258,8 +258,45 @@ async fn cdf_read(rows: u64, root: &std::path::Path) -> Result<(), Error> {
         ours * 1e3,
         ours / theirs
     );
+    if let Some(python) = std::env::var_os("UNIFIER_BENCH_PYTHON") {
+        let out = std::process::Command::new(python)
+            .args(["-c", PYTHON_CDF])
+            .arg(&dir)
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split_whitespace();
+        match (parts.next().map(str::parse::<f64>), parts.next()) {
+            (Some(Ok(seconds)), Some(n)) => println!(
+                "   python load_cdf ({n} changes)  {:>8.1} ms   unifier / load_cdf {:.2}",
+                seconds * 1e3,
+                ours / seconds
+            ),
+            _ => println!(
+                "   python load_cdf failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
     Ok(())
 }
+
+/// python `load_cdf` of the same table, best of 3, counting rows and summing `v`.
+const PYTHON_CDF: &str = r#"
+import sys, time
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable
+best, rows = None, 0
+for _ in range(3):
+    started = time.perf_counter()
+    reader = DeltaTable(sys.argv[1]).load_cdf(starting_version=0)
+    table = pa.RecordBatchReader.from_stream(reader).read_all()
+    rows = table.num_rows
+    pc.sum(table["v"])
+    elapsed = time.perf_counter() - started
+    best = elapsed if best is None else min(best, elapsed)
+print(f"{best:.4f} {rows}")
+"#;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
