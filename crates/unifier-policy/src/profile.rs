@@ -302,18 +302,30 @@ mod tests {
         assert_eq!(profile.max_statements, 5);
     }
 
+    /// The error and its causes, as the CLI prints them.
+    fn chain(error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    }
+
     #[test]
     fn toml_errors_name_the_file_line_and_key() {
-        let err = PolicyProfile::from_toml("preset = \"writer\"\nmax_depht = 3\n", "p.toml")
-            .unwrap_err()
-            .to_string();
+        let err = chain(
+            &PolicyProfile::from_toml("preset = \"writer\"\nmax_depht = 3\n", "p.toml")
+                .unwrap_err(),
+        );
         assert!(err.contains("`p.toml`"), "{err}");
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("max_depht"), "{err}");
 
-        let err = PolicyProfile::from_toml("allowed_classes = [\"reads\"]", "p.toml")
-            .unwrap_err()
-            .to_string();
+        let err = chain(
+            &PolicyProfile::from_toml("allowed_classes = [\"reads\"]", "p.toml").unwrap_err(),
+        );
         assert!(err.contains("reads"), "{err}");
     }
 
