@@ -23,9 +23,10 @@ pub(crate) enum Format {
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
-    /// A preset (read_only, writer, admin) or a TOML profile file.
-    #[arg(long, default_value = "read_only", value_name = "PRESET|FILE.toml")]
-    policy: String,
+    /// A preset (read_only, writer, admin) or a TOML profile file [default: the catalog's
+    /// policy (`--catalog`, or ./unifier.toml when present), else read_only].
+    #[arg(long, value_name = "PRESET|FILE.toml")]
+    policy: Option<String>,
     /// Read (and write) the SQL in this dialect, overriding the policy's dialects.
     #[arg(long, value_name = "NAME")]
     dialect: Option<String>,
@@ -44,8 +45,8 @@ pub(crate) enum Outcome {
     Failed(Vec<SqlError>),
 }
 
-pub(crate) fn run(args: CheckArgs) -> Exit {
-    let policy = match load_policy(&args) {
+pub(crate) fn run(catalog: Option<&Path>, args: CheckArgs) -> Exit {
+    let policy = match load_policy(catalog, &args) {
         Ok(policy) => policy,
         Err(message) => {
             eprintln!("error: {message}");
@@ -83,22 +84,11 @@ pub(crate) fn run(args: CheckArgs) -> Exit {
     crate::print_out(&render(&policy, &sql, &outcome, args.format), exit)
 }
 
-fn load_policy(args: &CheckArgs) -> Result<Policy, String> {
-    let mut profile = match args.policy.parse::<Preset>() {
-        Ok(preset) => preset.profile(),
-        Err(preset_error) => {
-            let path = Path::new(&args.policy);
-            if !path.exists() {
-                return Err(format!(
-                    "--policy `{}` is neither a preset nor a file: {preset_error}",
-                    args.policy
-                ));
-            }
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read policy file `{}`: {e}", path.display()))?;
-            PolicyProfile::from_toml(&text, &path.display().to_string())
-                .map_err(|e| crate::chain(&e))?
-        }
+fn load_policy(catalog: Option<&Path>, args: &CheckArgs) -> Result<Policy, String> {
+    let mut profile = match &args.policy {
+        // The catalog's policy: the one `query` would apply.
+        None => crate::manifest::Manifest::locate(catalog)?.profile.policy,
+        Some(policy) => profile_of(policy)?,
     };
     if let Some(name) = &args.dialect {
         let dialect: SqlDialect = name.parse().map_err(|e| format!("--dialect: {e}"))?;
@@ -106,6 +96,25 @@ fn load_policy(args: &CheckArgs) -> Result<Policy, String> {
         profile.write_dialect = dialect;
     }
     Policy::new(profile).map_err(|e| e.to_string())
+}
+
+/// `--policy`: a preset name or a TOML profile file.
+fn profile_of(policy: &str) -> Result<PolicyProfile, String> {
+    match policy.parse::<Preset>() {
+        Ok(preset) => Ok(preset.profile()),
+        Err(preset_error) => {
+            let path = Path::new(policy);
+            if !path.exists() {
+                return Err(format!(
+                    "--policy `{policy}` is neither a preset nor a file: {preset_error}"
+                ));
+            }
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read policy file `{}`: {e}", path.display()))?;
+            PolicyProfile::from_toml(&text, &path.display().to_string())
+                .map_err(|e| crate::chain(&e))
+        }
+    }
 }
 
 /// Reads the SQL; the inner `Err` is a UTF-8 error, reported like a parse error.

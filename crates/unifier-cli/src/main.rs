@@ -131,7 +131,7 @@ fn main() -> ExitCode {
     init_tracing(cli.log_json);
     let catalog = cli.catalog.as_deref();
     let exit = match cli.command {
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => check::run(catalog, args),
         Command::Diagnostics(args) => diagnostics::run(catalog, args),
         command => match runtime() {
             Ok(rt) => rt.block_on(async {

@@ -18,6 +18,8 @@ use unifier::policy::PolicyProfile;
 use unifier::write::SchemaMode;
 use unifier::{DiagnosticsProfile, RuntimeProfile, Unifier, UnifierProfile};
 
+use crate::Exit;
+
 /// The manifest read when `--catalog` is not given and the file exists.
 pub(crate) const DEFAULT_MANIFEST: &str = "unifier.toml";
 
@@ -248,14 +250,17 @@ impl Manifest {
         self.base.join(".unifier/cursors")
     }
 
-    /// Builds the `Unifier` and registers every dataset and view, in order.
-    pub(crate) async fn open(&self) -> Result<Unifier, String> {
+    /// Builds the `Unifier` and registers every dataset and view, in order. A setting
+    /// that is wrong is a usage error (exit 2); a dataset whose data is missing or wrong
+    /// is a runtime error (exit 1).
+    pub(crate) async fn open(&self) -> Result<Unifier, OpenError> {
         let shown = self.path.display();
         let unifier = Unifier::new(self.profile.clone())
-            .map_err(|e| format!("{shown}: {}", crate::chain(&e)))?;
+            .map_err(|e| OpenError::usage(format!("{shown}: {}", crate::chain(&e))))?;
         for (line, dataset) in &self.datasets {
-            let spec = spec_of(dataset)
-                .map_err(|e| format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))?;
+            let spec = spec_of(dataset).map_err(|e| {
+                OpenError::usage(format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))
+            })?;
             let if_exists = if dataset.overwrite {
                 IfExists::Replace
             } else {
@@ -265,11 +270,11 @@ impl Manifest {
                 .register(&dataset.name, spec, if_exists)
                 .await
                 .map_err(|e| {
-                    format!(
+                    OpenError::data(format!(
                         "{shown}:{line}: dataset `{}`: {}",
                         dataset.name,
                         crate::chain(&e)
-                    )
+                    ))
                 })?;
         }
         for (line, view) in &self.views {
@@ -278,18 +283,51 @@ impl Manifest {
                 None => view.name.clone(),
             };
             let contract = match &view.columns {
-                Some(columns) => Some(
-                    contract_of(columns, view.schema_mode)
-                        .map_err(|e| format!("{shown}:{line}: view `{name}`: {e}"))?,
-                ),
+                Some(columns) => Some(contract_of(columns, view.schema_mode).map_err(|e| {
+                    OpenError::usage(format!("{shown}:{line}: view `{name}`: {e}"))
+                })?),
                 None => None,
             };
             unifier
                 .create_view(&name, &view.sql, contract, IfExists::Fail)
                 .await
-                .map_err(|e| format!("{shown}:{line}: view `{name}`: {}", crate::chain(&e)))?;
+                .map_err(|e| {
+                    OpenError::data(format!(
+                        "{shown}:{line}: view `{name}`: {}",
+                        crate::chain(&e)
+                    ))
+                })?;
         }
         Ok(unifier)
+    }
+}
+
+/// Why a catalog could not be opened, and the exit code that says so.
+#[derive(Debug)]
+pub(crate) struct OpenError {
+    exit: Exit,
+    message: String,
+}
+
+impl OpenError {
+    fn usage(message: String) -> Self {
+        Self {
+            exit: Exit::Usage,
+            message,
+        }
+    }
+
+    fn data(message: String) -> Self {
+        Self {
+            exit: Exit::Runtime,
+            message,
+        }
+    }
+
+    /// Prints the error; returns its exit code.
+    pub(crate) fn report(&self) -> Exit {
+        eprintln!("error: {}", self.message);
+        self.exit
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) async fn open_and_compile(
     sql: Option<&str>,
 ) -> Result<(Unifier, unifier::CompiledQuery), Exit> {
     let manifest = Manifest::locate(catalog).map_err(|e| usage(&e))?;
-    let unifier = manifest.open().await.map_err(|e| usage(&e))?;
+    let unifier = manifest.open().await.map_err(|e| e.report())?;
     let sql = match read_sql(sql) {
         Ok(Ok(sql)) => sql,
         Ok(Err(utf8)) => {

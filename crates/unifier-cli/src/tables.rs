@@ -37,10 +37,7 @@ pub(crate) async fn run(catalog: Option<&Path>, args: TablesArgs) -> Exit {
     };
     let unifier = match manifest.open().await {
         Ok(u) => u,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
+        Err(e) => return e.report(),
     };
     let datasets: Vec<TableProviderMetadata> = unifier
         .io()

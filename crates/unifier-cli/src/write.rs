@@ -134,7 +134,7 @@ async fn source(
 ) -> Result<(Unifier, SendableRecordBatchStream), Exit> {
     if let Some(file) = &args.file {
         let manifest = Manifest::locate(catalog).map_err(|e| usage(&e))?;
-        let unifier = manifest.open().await.map_err(|e| usage(&e))?;
+        let unifier = manifest.open().await.map_err(|e| e.report())?;
         let Some(format) = format_of(file) else {
             return Err(usage(&format!(
                 "cannot tell the format of `{}` from its extension: use .parquet, .csv, .json, .ndjson, .avro or .arrow",
@@ -272,7 +272,7 @@ pub(crate) async fn changes(catalog: Option<&Path>, args: ChangesArgs) -> Exit {
     };
     let unifier = match manifest.open().await {
         Ok(u) => u,
-        Err(e) => return usage(&e),
+        Err(e) => return e.report(),
     };
     let Some(table) = unifier.io().dataset(&args.name) else {
         return usage(&format!(

@@ -271,10 +271,6 @@ fn manifest_errors_name_the_file_line_and_key() {
             "`trips` is declared twice (first on line 13)",
         ),
         (
-            "[[datasets]]\nname = \"gone\"\nkind = \"parquet\"\nlocation = \"no/such/dir\"\n",
-            "dataset `gone`: table `gone`: location",
-        ),
-        (
             "[[datasets]]\nname = \"p\"\nkind = \"csv\"\nlocation = \"x\"\npartition_cols = [{ name = \"d\", type = \"when\" }]\n",
             "invalid partition column type `when`",
         ),
@@ -292,6 +288,16 @@ fn manifest_errors_name_the_file_line_and_key() {
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("unifier.toml [policy]") && err.contains("`root`"),
+        "{err}"
+    );
+    // Errors in the data (not the manifest's text) exit 1, still naming file and line.
+    let c = Catalog::new(
+        "[[datasets]]\nname = \"gone\"\nkind = \"parquet\"\nlocation = \"no/such/dir\"\n",
+    );
+    let (code, _, err) = unifier_in(c.path(), &["tables"], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("unifier.toml:27: dataset `gone`: table `gone`: location"),
         "{err}"
     );
     // Semantic errors carry the line of the entry.

@@ -166,7 +166,7 @@ fn a_view_with_declared_columns_is_checked_when_created() {
     )
     .unwrap();
     let (code, _, err) = run(d, &["query", "SELECT * FROM ids"]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("view `ids`: view `ids` does not have its declared schema: column `id`: expected Int64, found Int32"),
         "{err}"
@@ -183,4 +183,18 @@ fn a_view_with_declared_columns_is_checked_when_created() {
         &["query", "--format", "csv", "SELECT count(*) AS n FROM ids"],
     );
     assert_eq!((code, out.as_str()), (0, "n\n1\n"), "{err}");
+}
+
+#[test]
+fn check_uses_the_catalogs_policy_unless_told_otherwise() {
+    let dir = catalog();
+    let d = dir.path();
+    // The catalog's preset is `writer`: a DELETE is allowed.
+    let (code, out, _) = run(d, &["check", "DELETE FROM t"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, _) = run(d, &["check", "--policy", "read_only", "DELETE FROM t"]);
+    assert_eq!(code, 3);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (code, _, _) = run(elsewhere.path(), &["check", "DELETE FROM t"]);
+    assert_eq!(code, 3, "without a catalog: read_only");
 }
