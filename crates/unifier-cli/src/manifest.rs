@@ -11,8 +11,8 @@ use unifier::OutputContract;
 use unifier::arrow::datatypes::{Field, Schema};
 use unifier::io::parse_type;
 use unifier::io::{
-    DatasetSpec, DeltaCdfSpec, DeltaSpec, FileFormatKind, IfExists, ListingSpec, PartitionColumn,
-    ScanPolicy, SortCheck, SortColumn,
+    DatasetKind, DatasetSpec, DeltaCdfSpec, DeltaSpec, FileFormatKind, IfExists, ListingSpec,
+    PartitionColumn, ScanPolicy, SortCheck, SortColumn,
 };
 use unifier::policy::PolicyProfile;
 use unifier::write::SchemaMode;
@@ -266,16 +266,21 @@ impl Manifest {
             } else {
                 IfExists::Fail
             };
-            unifier
-                .register(&dataset.name, spec, if_exists)
-                .await
-                .map_err(|e| {
-                    OpenError::data(format!(
-                        "{shown}:{line}: dataset `{}`: {}",
-                        dataset.name,
-                        crate::chain(&e)
-                    ))
-                })?;
+            let (kind, location) = (spec.kind(), spec.location().to_owned());
+            if let Err(e) = unifier.register(&dataset.name, spec, if_exists).await {
+                // The others stay queryable; this one is listed with its cause.
+                eprintln!(
+                    "warning: {shown}:{line}: dataset `{}` is unavailable: {}",
+                    dataset.name,
+                    crate::chain(&e)
+                );
+                unifier
+                    .io()
+                    .register_failed(&dataset.name, kind, Some(location), &e)
+                    .map_err(|e| {
+                        OpenError::data(format!("{shown}:{line}: {}", crate::chain(&e)))
+                    })?;
+            }
         }
         for (line, view) in &self.views {
             let name = match &view.schema {
@@ -288,15 +293,21 @@ impl Manifest {
                 })?),
                 None => None,
             };
-            unifier
+            if let Err(e) = unifier
                 .create_view(&name, &view.sql, contract, IfExists::Fail)
                 .await
-                .map_err(|e| {
-                    OpenError::data(format!(
-                        "{shown}:{line}: view `{name}`: {}",
-                        crate::chain(&e)
-                    ))
-                })?;
+            {
+                eprintln!(
+                    "warning: {shown}:{line}: view `{name}` is unavailable: {}",
+                    crate::chain(&e)
+                );
+                unifier
+                    .io()
+                    .register_failed(&name, DatasetKind::View, None, &e)
+                    .map_err(|e| {
+                        OpenError::data(format!("{shown}:{line}: {}", crate::chain(&e)))
+                    })?;
+            }
         }
         Ok(unifier)
     }

@@ -71,6 +71,9 @@ fn dataset_json(d: &TableProviderMetadata) -> serde_json::Value {
 }
 
 fn dataset_line(d: &TableProviderMetadata) -> String {
+    if let Some(error) = &d.error {
+        return format!("{} ({}): UNAVAILABLE: {error}\n", d.name, d.kind.as_str());
+    }
     let mut parts = vec![format!("{} ({}", d.name, d.kind.as_str())];
     if let Some(format) = d.format {
         parts[0].push_str(&format!(", {format}"));

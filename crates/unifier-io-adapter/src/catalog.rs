@@ -484,6 +484,44 @@ impl IoAdapter {
         })
     }
 
+    /// Keeps `name` in the catalog as a dataset that failed to register with `error`:
+    /// listed (with the cause) in `system.datasets`, but with no table, so other datasets
+    /// stay queryable and a statement that reads this one can be refused naming it.
+    /// Replaces an earlier registration of the name.
+    pub fn register_failed(
+        &self,
+        name: &str,
+        kind: DatasetKind,
+        location: Option<String>,
+        error: &(dyn std::error::Error + 'static),
+    ) -> Result<TableProviderMetadata> {
+        let parsed = parse_name(name, false)?;
+        let mut metadata =
+            TableProviderMetadata::new(name, kind, Arc::new(arrow::datatypes::Schema::empty()));
+        metadata.location = location;
+        metadata.error = Some(unifier_diagnostics::error_chain(error));
+        let mut catalog = lock(&self.inner.catalog);
+        let reference = parsed.reference();
+        if catalog.contains_key(&parsed.full) {
+            self.inner
+                .ctx
+                .deregister_table(reference.clone())
+                .map_err(Error::datafusion(name))?;
+        }
+        catalog.insert(
+            parsed.full,
+            Entry {
+                metadata: metadata.clone(),
+                spec: None,
+                options: RegisterOptions::default(),
+                delta: None,
+            },
+        );
+        drop(catalog);
+        self.invalidate(&reference);
+        Ok(metadata)
+    }
+
     /// Removes a registration; returns whether it existed.
     pub fn deregister(&self, name: &str) -> Result<bool> {
         let parsed = parse_name(name, false)?;

@@ -222,6 +222,10 @@ pub struct TableProviderMetadata {
     pub schema: SchemaRef,
     /// Warnings raised while registering (a dropped ordering under the lenient policy).
     pub warnings: Vec<String>,
+    /// Why the dataset could not be registered; `None` when it is queryable. A failed
+    /// dataset stays in the catalog (so `system.datasets` says why) but has no table:
+    /// a statement that reads it is refused naming it and this cause.
+    pub error: Option<String>,
 }
 
 impl TableProviderMetadata {
@@ -243,6 +247,7 @@ impl TableProviderMetadata {
             options: BTreeMap::new(),
             schema,
             warnings: Vec::new(),
+            error: None,
         }
     }
 
@@ -291,6 +296,7 @@ pub fn datasets_schema() -> SchemaRef {
             Field::new("delta_version", DataType::Int64, true),
             Field::new("delta_protocol", DataType::Utf8, true),
             Field::new("delta_features", list, true),
+            Field::new("error", DataType::Utf8, true),
         ],
         metadata,
     ))
@@ -354,6 +360,7 @@ pub(crate) fn datasets_batch(
                 })
             }),
             lists(&|d| d.delta.as_ref().map(|x| x.features.clone())),
+            strings(&|d| d.error.clone()),
         ],
     )
 }

@@ -107,6 +107,16 @@ impl Unifier {
         };
         let statement = to_datafusion(&checked.statement).map_err(plan_err)?;
         let mut state = self.io.session().state();
+        // A dataset that failed to register is refused by name, with its cause, before
+        // the planner reports it as missing.
+        if let Ok(references) = state.resolve_table_references(&statement) {
+            for reference in references {
+                let name = reference.to_string();
+                if let Some(cause) = self.io.dataset(&name).and_then(|d| d.error) {
+                    return Err(Error::DatasetUnavailable { name, cause });
+                }
+            }
+        }
         let mut plan = state.statement_to_plan(statement).await.map_err(plan_err)?;
         if let LogicalPlan::Statement(Statement::Execute(execute)) = &plan {
             // The gates check what will run: the prepared plan, parameters bound.

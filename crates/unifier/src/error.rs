@@ -66,6 +66,14 @@ pub enum Error {
         /// The operations the table accepts.
         accepted: String,
     },
+    /// The statement reads a dataset that failed to register.
+    #[error("dataset `{name}` is not available: it failed to register: {cause}")]
+    DatasetUnavailable {
+        /// The dataset.
+        name: String,
+        /// Why it failed (the registration error, with its causes).
+        cause: String,
+    },
     /// An output (a view) does not have its declared schema.
     #[error("view `{name}` does not have its declared schema: {}", .differences.join("; "))]
     ContractBroken {
@@ -158,6 +166,7 @@ impl Error {
             Error::Write { source, .. } => source.kind(),
             Error::WriteDenied { .. } => "write_denied",
             Error::ContractBroken { .. } => "contract_broken",
+            Error::DatasetUnavailable { .. } => "dataset_unavailable",
             Error::WriteTimeout { .. } => "timeout",
             Error::Timeout { .. } => "timeout",
             Error::ResourcesExhausted { .. } => "resources_exhausted",

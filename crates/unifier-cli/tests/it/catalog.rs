@@ -290,14 +290,46 @@ fn manifest_errors_name_the_file_line_and_key() {
         err.contains("unifier.toml [policy]") && err.contains("`root`"),
         "{err}"
     );
-    // Errors in the data (not the manifest's text) exit 1, still naming file and line.
+    // An error in the data (not the manifest's text) leaves the others queryable; the
+    // broken dataset is listed with its cause, and a query that reads it exits 1.
     let c = Catalog::new(
         "[[datasets]]\nname = \"gone\"\nkind = \"parquet\"\nlocation = \"no/such/dir\"\n",
     );
-    let (code, _, err) = unifier_in(c.path(), &["tables"], None);
+    let (code, out, err) = unifier_in(c.path(), &["tables"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "warning: unifier.toml:27: dataset `gone` is unavailable: table `gone`: location"
+        ),
+        "{err}"
+    );
+    assert!(
+        out.contains("gone (listing): UNAVAILABLE: table `gone`: location"),
+        "{out}"
+    );
+    let (code, out, _) = unifier_in(
+        c.path(),
+        &["query", "--format", "csv", "SELECT 1 AS one"],
+        None,
+    );
+    assert_eq!((code, out.as_str()), (0, "one\n1\n"));
+    let (code, out, _) = unifier_in(
+        c.path(),
+        &[
+            "query",
+            "--format",
+            "csv",
+            "SELECT name, error IS NOT NULL AS failed FROM system.datasets WHERE name = 'gone'",
+        ],
+        None,
+    );
+    assert_eq!((code, out.as_str()), (0, "name,failed\ngone,true\n"));
+    let (code, _, err) = unifier_in(c.path(), &["query", "SELECT count(*) FROM gone"], None);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("unifier.toml:27: dataset `gone`: table `gone`: location"),
+        err.contains(
+            "dataset `gone` is not available: it failed to register: table `gone`: location"
+        ),
         "{err}"
     );
     // Semantic errors carry the line of the entry.

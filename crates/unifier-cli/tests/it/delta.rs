@@ -168,7 +168,7 @@ fn a_view_with_declared_columns_is_checked_when_created() {
     let (code, _, err) = run(d, &["query", "SELECT * FROM ids"]);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("view `ids`: view `ids` does not have its declared schema: column `id`: expected Int64, found Int32"),
+        err.contains("dataset `ids` is not available: it failed to register: view `ids` does not have its declared schema: column `id`: expected Int64, found Int32"),
         "{err}"
     );
     std::fs::write(
