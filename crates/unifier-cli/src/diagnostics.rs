@@ -23,6 +23,69 @@ pub(crate) struct DiagnosticsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RowFormat::Table)]
     format: RowFormat,
+    /// Every column in the table format (csv and json always carry every column).
+    #[arg(long)]
+    wide: bool,
+}
+
+/// The columns the table format shows by default: when, what, how it went, and the
+/// kind's key figures.
+fn compact_columns(kind: Option<EventKind>) -> Vec<&'static str> {
+    let mut columns = vec!["ts", "kind", "status", "duration_us"];
+    columns.extend_from_slice(match kind {
+        None => &[][..],
+        Some(EventKind::Policy) => &["verdict", "codes"],
+        Some(EventKind::Compile) => &["inputs", "plan_us"],
+        Some(EventKind::Execute) => &["rows", "files_scanned", "sort_elided"],
+        Some(EventKind::Register) => &["dataset", "dataset_kind", "sort_verification"],
+        Some(EventKind::Write) => &["table", "mode", "rows", "version_after", "commit"],
+        Some(EventKind::Cdf) => &["table", "source", "rows"],
+        Some(EventKind::Error) => &["operation", "error_kind"],
+    });
+    columns.push("message");
+    columns
+}
+
+/// `batch` with only `columns`, long messages cut to one terminal line.
+fn compact(
+    batch: &arrow::record_batch::RecordBatch,
+    columns: &[&str],
+) -> Result<arrow::record_batch::RecordBatch, arrow::error::ArrowError> {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, StringArray};
+    let schema = batch.schema();
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    for name in columns {
+        let Ok(index) = schema.index_of(name) else {
+            continue;
+        };
+        let mut array = batch.column(index).clone();
+        if *name == "message"
+            && let Some(text) = array.as_any().downcast_ref::<StringArray>()
+        {
+            let cut: StringArray = text
+                .iter()
+                .map(|m| {
+                    m.map(|m| {
+                        let line = m.lines().next().unwrap_or_default();
+                        match line.char_indices().nth(80) {
+                            Some((at, _)) => format!("{}…", &line[..at]),
+                            None => line.to_owned(),
+                        }
+                    })
+                })
+                .collect();
+            array = Arc::new(cut);
+        }
+        fields.push(schema.field(index).clone());
+        arrays.push(array);
+    }
+    arrow::record_batch::RecordBatch::try_new(
+        Arc::new(arrow::datatypes::Schema::new(fields)),
+        arrays,
+    )
 }
 
 pub(crate) fn run(catalog: Option<&Path>, args: DiagnosticsArgs) -> Exit {
@@ -83,7 +146,18 @@ pub(crate) fn run(catalog: Option<&Path>, args: DiagnosticsArgs) -> Exit {
         }
     };
     let skip = all.num_rows().saturating_sub(args.limit);
-    let newest = all.slice(skip, all.num_rows() - skip);
+    let mut newest = all.slice(skip, all.num_rows() - skip);
+    let mut schema = schema;
+    if args.format == RowFormat::Table && !args.wide {
+        newest = match compact(&newest, &compact_columns(kind)) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: {}", crate::chain(&e));
+                return Exit::Runtime;
+            }
+        };
+        schema = newest.schema();
+    }
     match render_rows(&schema, &[newest], args.format) {
         Ok(text) => print_out(&text, Exit::Ok),
         Err(e) => {

@@ -622,10 +622,12 @@ impl WritePipeline {
             summary.duration,
             match summary.version_after {
                 Some(v) => format!(
-                    "{} {} rows into `{}`: version {v}",
-                    mode, summary.rows, summary.table
+                    "{mode} `{}`: {} row{}, version {v}",
+                    summary.table,
+                    summary.rows,
+                    if summary.rows == 1 { "" } else { "s" }
                 ),
-                None => format!("{mode} into `{}`: nothing committed", summary.table),
+                None => format!("{mode} `{}`: nothing committed", summary.table),
             },
             WriteEvent {
                 table: summary.table.clone(),

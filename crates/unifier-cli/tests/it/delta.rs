@@ -151,6 +151,25 @@ fn sql_writes_write_and_changes_with_a_cursor() {
         out,
         "mode,path,commit\nappend,insert,committed\nappend,streaming,committed\nappend,streaming,committed\ndelete,operation,committed\nappend,insert,committed\n"
     );
+
+    // The table shows the key figures of a kind; --wide every column.
+    let (code, out, _) = run(d, &["diagnostics", "--kind", "write", "--limit", "2"]);
+    assert_eq!(code, 0);
+    let header = out.lines().nth(1).unwrap();
+    assert!(
+        header.contains("version_after") && header.contains("commit"),
+        "{out}"
+    );
+    assert!(!header.contains("path_reason"), "{out}");
+    assert!(out.contains("append `t`: 1 row, version 7"), "{out}");
+    let (_, wide, _) = run(
+        d,
+        &["diagnostics", "--kind", "write", "--limit", "2", "--wide"],
+    );
+    assert!(
+        wide.lines().nth(1).unwrap().contains("path_reason"),
+        "{wide}"
+    );
 }
 
 #[test]
