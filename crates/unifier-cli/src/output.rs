@@ -67,3 +67,88 @@ pub(crate) fn render_rows(
     }
     String::from_utf8(out).map_err(|e| format!("cannot render the result: {e}"))
 }
+
+/// Writes rows batch by batch as they arrive (csv, json, ndjson), so a large result
+/// prints with bounded memory; the table format needs every row first and collects.
+pub(crate) enum RowSink<W: std::io::Write> {
+    /// CSV with a header (written once, even for no rows).
+    Csv(Box<arrow::csv::Writer<W>>, bool),
+    /// A JSON array of row objects.
+    Json(arrow::json::ArrayWriter<W>, bool),
+    /// One JSON object per line.
+    Ndjson(arrow::json::LineDelimitedWriter<W>),
+    /// Collected, then rendered as an aligned table.
+    Table(W, Vec<RecordBatch>),
+}
+
+impl<W: std::io::Write> RowSink<W> {
+    /// A sink writing `format` to `out`.
+    pub(crate) fn new(out: W, format: RowFormat) -> Self {
+        match format {
+            RowFormat::Csv => RowSink::Csv(
+                Box::new(
+                    arrow::csv::WriterBuilder::new()
+                        .with_header(true)
+                        .build(out),
+                ),
+                false,
+            ),
+            RowFormat::Json => RowSink::Json(arrow::json::ArrayWriter::new(out), false),
+            RowFormat::Ndjson => RowSink::Ndjson(arrow::json::LineDelimitedWriter::new(out)),
+            RowFormat::Table => RowSink::Table(out, Vec::new()),
+        }
+    }
+
+    /// Writes (or keeps) one batch.
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
+        let arrow = |e: arrow::error::ArrowError| format!("cannot write the result: {e}");
+        match self {
+            RowSink::Csv(w, any) => {
+                *any = true;
+                w.write(batch).map_err(arrow)
+            }
+            RowSink::Json(w, any) => {
+                *any |= batch.num_rows() > 0;
+                w.write(batch).map_err(arrow)
+            }
+            RowSink::Ndjson(w) => w.write(batch).map_err(arrow),
+            RowSink::Table(_, batches) => {
+                batches.push(batch.clone());
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends the output (`schema` for the header of an empty csv or table).
+    pub(crate) fn finish(self, schema: &SchemaRef) -> Result<(), String> {
+        let arrow = |e: arrow::error::ArrowError| format!("cannot write the result: {e}");
+        let io = |e: std::io::Error| format!("cannot write the result: {e}");
+        match self {
+            RowSink::Csv(mut w, any) => {
+                if !any {
+                    w.write(&RecordBatch::new_empty(schema.clone()))
+                        .map_err(arrow)?;
+                }
+                w.into_inner().flush().map_err(io)
+            }
+            RowSink::Json(mut w, any) => {
+                w.finish().map_err(arrow)?;
+                let mut out = w.into_inner();
+                if !any {
+                    out.write_all(b"[]").map_err(io)?;
+                }
+                out.write_all(b"\n").map_err(io)?;
+                out.flush().map_err(io)
+            }
+            RowSink::Ndjson(mut w) => {
+                w.finish().map_err(arrow)?;
+                w.into_inner().flush().map_err(io)
+            }
+            RowSink::Table(mut out, batches) => {
+                let text = render_rows(schema, &batches, RowFormat::Table)?;
+                out.write_all(text.as_bytes()).map_err(io)?;
+                out.flush().map_err(io)
+            }
+        }
+    }
+}

@@ -8,14 +8,21 @@ use unifier::{Compiled, Error, ExecutionResult, Params, Unifier};
 
 use crate::check::{Format, Outcome, read_sql, render};
 use crate::manifest::Manifest;
-use crate::output::{RowFormat, render_rows};
+use crate::output::{RowFormat, RowSink, render_rows};
 use crate::{Exit, print_out};
 
 #[derive(Debug, Args)]
 pub(crate) struct QueryArgs {
-    /// Output format.
+    /// Output format (csv, json and ndjson stream rows as they come).
     #[arg(long, value_enum, default_value_t = RowFormat::Table)]
     format: RowFormat,
+    /// Print at most N rows (reading stops there).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// A named parameter, `$name` in the SQL: `--param city=Lyon --param n=3`
+    /// (integers, decimals, true/false, else text).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
     /// The SQL; read from stdin when absent or `-`.
     sql: Option<String>,
 }
@@ -34,6 +41,7 @@ pub(crate) struct ExplainArgs {
 pub(crate) async fn open_and_compile(
     catalog: Option<&Path>,
     sql: Option<&str>,
+    params: Params,
 ) -> Result<(Unifier, unifier::CompiledQuery), Exit> {
     let manifest = Manifest::locate(catalog).map_err(|e| usage(&e))?;
     let unifier = manifest.open().await.map_err(|e| e.report())?;
@@ -56,7 +64,7 @@ pub(crate) async fn open_and_compile(
             return Err(Exit::Runtime);
         }
     };
-    let compiled = unifier.compile(&sql, Params::None).await;
+    let compiled = unifier.compile(&sql, params).await;
     flush(&unifier);
     match compiled {
         Ok(Compiled::Allowed(query)) => Ok((unifier, *query)),
@@ -105,11 +113,20 @@ fn flush(unifier: &Unifier) {
 }
 
 pub(crate) async fn query(catalog: Option<&Path>, args: QueryArgs) -> Exit {
-    let (unifier, compiled) = match open_and_compile(catalog, args.sql.as_deref()).await {
+    let params = match parse_params(&args.params) {
+        Ok(p) => p,
+        Err(e) => return usage(&e),
+    };
+    let (unifier, compiled) = match open_and_compile(catalog, args.sql.as_deref(), params).await {
         Ok(pair) => pair,
         Err(exit) => return exit,
     };
-    let result = unifier.execute(&compiled).await;
+    let result = unifier.execute_stream(&compiled).await;
+    if let Ok(ExecutionResult::Reader { schema, stream, .. }) = result {
+        let exit = stream_rows(&unifier, schema, stream, args.format, args.limit).await;
+        flush(&unifier);
+        return exit;
+    }
     flush(&unifier);
     let text = match result {
         Ok(ExecutionResult::Table {
@@ -131,11 +148,81 @@ pub(crate) async fn query(catalog: Option<&Path>, args: QueryArgs) -> Exit {
     print_out(&text, Exit::Ok)
 }
 
-pub(crate) async fn explain(catalog: Option<&Path>, args: ExplainArgs) -> Exit {
-    let (unifier, compiled) = match open_and_compile(catalog, args.sql.as_deref()).await {
-        Ok(pair) => pair,
-        Err(exit) => return exit,
+/// `--param name=value` as named parameters, typed by their text.
+fn parse_params(params: &[String]) -> Result<Params, String> {
+    use unifier::datafusion::common::ScalarValue;
+    if params.is_empty() {
+        return Ok(Params::None);
+    }
+    let mut named = Vec::new();
+    for param in params {
+        let (name, value) = param
+            .split_once('=')
+            .ok_or_else(|| format!("--param `{param}`: use NAME=VALUE"))?;
+        let name = name.trim().trim_start_matches('$');
+        let scalar = if let Ok(i) = value.parse::<i64>() {
+            ScalarValue::Int64(Some(i))
+        } else if let Ok(f) = value.parse::<f64>() {
+            ScalarValue::Float64(Some(f))
+        } else if let Ok(b) = value.parse::<bool>() {
+            ScalarValue::Boolean(Some(b))
+        } else {
+            ScalarValue::Utf8(Some(value.to_owned()))
+        };
+        named.push((name.to_owned(), scalar));
+    }
+    Ok(Params::Named(named))
+}
+
+/// Prints a query's rows as they come, stopping after `limit`, within the profile's
+/// query timeout.
+async fn stream_rows(
+    unifier: &Unifier,
+    schema: arrow::datatypes::SchemaRef,
+    mut stream: unifier::RecordedStream,
+    format: RowFormat,
+    limit: Option<usize>,
+) -> Exit {
+    use futures::StreamExt;
+    let mut sink = RowSink::new(std::io::BufWriter::new(std::io::stdout().lock()), format);
+    let mut left = limit.unwrap_or(usize::MAX);
+    let copy = async {
+        while left > 0 {
+            let Some(batch) = stream.next().await else {
+                break;
+            };
+            let batch = batch.map_err(|e| unifier::diagnostics::error_chain(&e))?;
+            let take = batch.num_rows().min(left);
+            left -= take;
+            sink.write(&batch.slice(0, take))?;
+        }
+        Ok::<_, String>(())
     };
+    let copied = match unifier.profile().runtime.query_timeout_ms {
+        Some(ms) => tokio::time::timeout(std::time::Duration::from_millis(ms), copy)
+            .await
+            .unwrap_or_else(|_| Err(format!("query cancelled after the {ms} ms timeout"))),
+        None => copy.await,
+    };
+    if let Err(e) = copied {
+        eprintln!("error: {e}");
+        return Exit::Runtime;
+    }
+    match sink.finish(&schema) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
+pub(crate) async fn explain(catalog: Option<&Path>, args: ExplainArgs) -> Exit {
+    let (unifier, compiled) =
+        match open_and_compile(catalog, args.sql.as_deref(), Params::None).await {
+            Ok(pair) => pair,
+            Err(exit) => return exit,
+        };
     let explained = unifier.explain(&compiled, args.analyze).await;
     flush(&unifier);
     let explained = match explained {

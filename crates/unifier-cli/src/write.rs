@@ -172,7 +172,7 @@ async fn source(
         return Ok((unifier, stream));
     }
     let sql = args.sql.as_deref().unwrap_or_default();
-    let (unifier, compiled) = open_and_compile(catalog, Some(sql)).await?;
+    let (unifier, compiled) = open_and_compile(catalog, Some(sql), Params::None).await?;
     if !compiled
         .classes
         .iter()

@@ -217,3 +217,42 @@ fn check_uses_the_catalogs_policy_unless_told_otherwise() {
     let (code, _, _) = run(elsewhere.path(), &["check", "DELETE FROM t"]);
     assert_eq!(code, 3, "without a catalog: read_only");
 }
+
+#[test]
+fn query_limits_rows_and_binds_named_parameters() {
+    let dir = catalog();
+    let d = dir.path();
+    run(
+        d,
+        &["query", "INSERT INTO t VALUES (5, 'e'), (6, 'f'), (7, 'g')"],
+    );
+    let (code, out, err) = run(
+        d,
+        &[
+            "query",
+            "--format",
+            "csv",
+            "--limit",
+            "2",
+            "SELECT id FROM t ORDER BY id",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (0, "id\n0\n5\n"), "{err}");
+    let (code, out, err) = run(
+        d,
+        &[
+            "query",
+            "--format",
+            "ndjson",
+            "--param",
+            "low=6",
+            "--param",
+            "name=g",
+            "SELECT id FROM t WHERE id >= $low AND name = $name",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (0, "{\"id\":7}\n"), "{err}");
+    let (code, _, err) = run(d, &["query", "--param", "oops", "SELECT 1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--param `oops`: use NAME=VALUE"), "{err}");
+}
