@@ -118,7 +118,7 @@ pub(crate) fn run(catalog: Option<&Path>, args: DiagnosticsArgs) -> Exit {
             eprintln!("no events yet: `{}` does not exist", dir.display());
             return Exit::Ok;
         }
-        builder = builder.with_jsonl_dir(dir);
+        builder = builder.reading_history_of(dir);
     }
     let recorder = match builder.build() {
         Ok(r) => r,
@@ -127,10 +127,6 @@ pub(crate) fn run(catalog: Option<&Path>, args: DiagnosticsArgs) -> Exit {
             return Exit::Runtime;
         }
     };
-    // The reader's own (empty) session file is not worth keeping.
-    if let Some(path) = recorder.jsonl_path() {
-        let _ = std::fs::remove_file(path);
-    }
     let (schema, batches) = match recorder.record_batches(kind, 8192) {
         Ok(x) => x,
         Err(e) => {

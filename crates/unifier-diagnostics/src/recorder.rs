@@ -44,6 +44,7 @@ pub struct RecorderBuilder {
     capacity: usize,
     jsonl_dir: Option<PathBuf>,
     history: bool,
+    write: bool,
 }
 
 impl Default for RecorderBuilder {
@@ -52,6 +53,7 @@ impl Default for RecorderBuilder {
             capacity: DEFAULT_CAPACITY,
             jsonl_dir: None,
             history: true,
+            write: true,
         }
     }
 }
@@ -76,6 +78,15 @@ impl RecorderBuilder {
         self
     }
 
+    /// Reads the history in `dir` without writing there: no session file is created
+    /// and events recorded later stay in memory (a reader of events, not a writer).
+    pub fn reading_history_of(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.jsonl_dir = Some(dir.into());
+        self.history = true;
+        self.write = false;
+        self
+    }
+
     /// Builds the recorder: creates the directory and this session's file, and loads
     /// history.
     pub fn build(self) -> Result<DiagnosticsRecorder> {
@@ -92,7 +103,9 @@ impl RecorderBuilder {
                 buffer.extend(history.events.into_iter().skip(skip));
                 history_loaded = keep as u64;
             }
-            sink = Some(Mutex::new(JsonlSink::open(dir, &session_id)?));
+            if self.write {
+                sink = Some(Mutex::new(JsonlSink::open(dir, &session_id)?));
+            }
         }
         Ok(DiagnosticsRecorder {
             inner: Arc::new(Inner {

@@ -256,3 +256,18 @@ fn query_limits_rows_and_binds_named_parameters() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--param `oops`: use NAME=VALUE"), "{err}");
 }
+
+#[test]
+fn reading_events_writes_no_event_file() {
+    let dir = catalog();
+    let d = dir.path();
+    run(d, &["query", "SELECT 1"]);
+    let events = d.join(".unifier/diagnostics");
+    let count = || std::fs::read_dir(&events).unwrap().count();
+    let before = count();
+    assert!(before >= 1);
+    let (code, out, _) = run(d, &["diagnostics", "--kind", "execute"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("execute"), "{out}");
+    assert_eq!(count(), before, "`diagnostics` created a file");
+}
