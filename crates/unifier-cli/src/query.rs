@@ -92,8 +92,38 @@ pub(crate) async fn open_and_compile(
             );
             Err(Exit::SqlError)
         }
-        Err(error) => Err(runtime(&error)),
+        Err(error) => {
+            let exit = runtime(&error);
+            if let Some(snippet) = plan_error_snippet(&error, &sql) {
+                eprint!("{snippet}");
+            }
+            Err(exit)
+        }
     }
+}
+
+/// DataFusion attaches a span to many planning errors: show that line of the SQL with a
+/// caret, as policy errors are shown.
+fn plan_error_snippet(error: &Error, sql: &str) -> Option<String> {
+    let Error::Plan { source, .. } = error else {
+        return None;
+    };
+    let diagnostic = source.diagnostic()?;
+    let span = diagnostic.span?;
+    let position = unifier::policy::Position {
+        line: span.start.line,
+        column: span.start.column,
+    };
+    if position.line == 0 {
+        return None;
+    }
+    Some(format!(
+        "at line {}, column {}: {}\n{}",
+        position.line,
+        position.column,
+        diagnostic.message,
+        unifier::policy::caret_snippet(sql, position)
+    ))
 }
 
 pub(crate) fn usage(message: &str) -> Exit {

@@ -60,9 +60,12 @@ impl Unifier {
         if profile.runtime.batch_size == 0 {
             return Err(Error::Runtime("batch_size must be at least 1".into()));
         }
-        let config = profile
+        let mut config = profile
             .scan
             .apply(SessionConfig::new().with_batch_size(profile.runtime.batch_size));
+        // Planning errors then carry the span of the SQL they are about
+        // (`DataFusionError::diagnostic`), so callers can point at it.
+        config.options_mut().sql_parser.collect_spans = true;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let io = IoAdapter::new(ctx, profile.scan, recorder)?;
         Ok(Self {

@@ -271,3 +271,15 @@ fn reading_events_writes_no_event_file() {
     assert!(out.contains("execute"), "{out}");
     assert_eq!(count(), before, "`diagnostics` created a file");
 }
+
+#[test]
+fn plan_errors_point_at_the_sql() {
+    let dir = catalog();
+    let (code, _, err) = run(dir.path(), &["query", "SELECT id,\n  idd FROM t"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("No field named idd"), "{err}");
+    assert!(
+        err.contains("at line 2, column 3: column 'idd' not found\n  |\n2 |   idd FROM t\n  |   ^"),
+        "{err}"
+    );
+}
