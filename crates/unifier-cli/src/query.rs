@@ -168,7 +168,7 @@ pub(crate) async fn query(catalog: Option<&Path>, args: QueryArgs) -> Exit {
                 return Exit::Runtime;
             }
         },
-        Ok(ExecutionResult::Write { summary, .. }) => crate::write::write_summary_text(&summary),
+        Ok(ExecutionResult::Write { summary, .. }) => crate::write::summary_line(&summary),
         Ok(ExecutionResult::Reader { .. }) => {
             eprintln!("error: `execute` returned a stream; expected collected rows");
             return Exit::Runtime;

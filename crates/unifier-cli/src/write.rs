@@ -191,7 +191,8 @@ async fn source(
     }
 }
 
-fn summary_line(s: &WriteSummary) -> String {
+/// One line saying what a write did: rows, versions, path and why, files and bytes.
+pub(crate) fn summary_line(s: &WriteSummary) -> String {
     let versions = match (s.version_before, s.version_after) {
         (before, Some(after)) => format!(
             "version {} -> {after}",
@@ -208,20 +209,17 @@ fn summary_line(s: &WriteSummary) -> String {
         other => format!("written ({other}) to"),
     };
     format!(
-        "{} {} {action} `{}`: {versions} ({} path: {}; {} files added, {} removed, {} bytes)\n",
+        "{} {} {action} `{}`: {versions} ({} path: {}; {} {} added, {} removed, {} bytes)\n",
         s.rows,
         if s.rows == 1 { "row" } else { "rows" },
         s.table,
         s.path.as_str(),
         s.path_reason,
         s.files_added,
+        if s.files_added == 1 { "file" } else { "files" },
         s.files_removed,
         s.bytes_added
     )
-}
-
-pub(crate) fn write_summary_text(s: &WriteSummary) -> String {
-    summary_line(s)
 }
 
 pub(crate) async fn write(catalog: Option<&Path>, args: WriteArgs) -> Exit {

@@ -33,7 +33,7 @@ use crate::metadata::DeltaInfo;
 
 /// The bounds of a change-feed read, as asked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct CdfRange {
+pub(crate) struct CdfBounds {
     pub(crate) starting_version: Option<u64>,
     pub(crate) ending_version: Option<u64>,
     pub(crate) starting_timestamp: Option<String>,
@@ -55,7 +55,7 @@ struct Tracker {
     recorder: DiagnosticsRecorder,
     table: String,
     source: &'static str,
-    range: CdfRange,
+    range: CdfBounds,
     started: Instant,
     executed: AtomicBool,
     rows: AtomicU64,
@@ -99,7 +99,7 @@ pub(crate) struct RecordedCdf {
     inner: Arc<dyn TableProvider>,
     table: String,
     source: &'static str,
-    range: CdfRange,
+    range: CdfBounds,
     recorder: DiagnosticsRecorder,
 }
 
@@ -119,7 +119,7 @@ impl RecordedCdf {
         name: &str,
         table: &DeltaTable,
         info: &DeltaInfo,
-        mut range: CdfRange,
+        mut range: CdfBounds,
         source: &'static str,
         recorder: DiagnosticsRecorder,
     ) -> Result<Self> {
@@ -386,10 +386,10 @@ impl TableFunctionImpl for TableChanges {
         let (table, info) = adapter
             .resolve(&name)
             .map_err(|e| DataFusionError::Plan(format!("table_changes: {e}")))?;
-        let range = CdfRange {
+        let range = CdfBounds {
             starting_version,
             ending_version,
-            ..CdfRange::default()
+            ..CdfBounds::default()
         };
         let provider = RecordedCdf::try_new(
             &name,

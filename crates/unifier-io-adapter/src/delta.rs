@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use url::Url;
 
 use crate::catalog::{IoAdapter, Prepared};
-use crate::cdf::{CdfRange, RecordedCdf};
+use crate::cdf::{CdfBounds, RecordedCdf};
 use crate::error::{Error, Result};
 use crate::metadata::{DeltaInfo, FilterPushdown, TableProviderMetadata, WriteCapabilities};
 use crate::spec::{
@@ -407,7 +407,7 @@ impl IoAdapter {
             });
         }
         let table = open_table(name, &spec.location, &spec.storage_options, None, None).await?;
-        let range = CdfRange {
+        let range = CdfBounds {
             starting_version: spec.starting_version,
             ending_version: spec.ending_version,
             starting_timestamp: spec.starting_timestamp.clone(),

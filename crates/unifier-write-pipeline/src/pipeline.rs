@@ -50,6 +50,45 @@ pub struct WritePipeline {
     io: IoAdapter,
 }
 
+/// [`WritePipeline::choose_insert_path`] for a resolved target.
+fn insert_path(target: &Target) -> PathChoice {
+    let metadata = target.metadata.as_ref().expect("resolved from the catalog");
+    let constraints = metadata
+        .delta
+        .as_ref()
+        .map(|d| d.constraints.clone())
+        .unwrap_or_default();
+    let not_null: Vec<&str> = metadata
+        .schema
+        .fields()
+        .iter()
+        .filter(|f| !f.is_nullable())
+        .map(|f| f.name().as_str())
+        .collect();
+    if !constraints.is_empty() {
+        PathChoice {
+            path: WritePath::Streaming,
+            reason: format!(
+                "the table has check constraints ({}), which only deltalake's write enforces",
+                constraints.join(", ")
+            ),
+        }
+    } else if !not_null.is_empty() {
+        PathChoice {
+            path: WritePath::Streaming,
+            reason: format!(
+                "the table has NOT NULL columns ({}), which only deltalake's write enforces",
+                not_null.join(", ")
+            ),
+        }
+    } else {
+        PathChoice {
+            path: WritePath::Insert,
+            reason: "the Delta provider inserts (append/overwrite) and the table has no constraints it would skip".into(),
+        }
+    }
+}
+
 /// `state` with deltalake's query planner, which plans the custom nodes its operations
 /// build (metrics observers, change-feed capture); configuration, runtime (memory pool)
 /// and object stores stay the session's.
@@ -134,42 +173,7 @@ impl WritePipeline {
     /// (check constraints, NOT NULL columns), otherwise deltalake's streaming write,
     /// which checks them.
     pub fn choose_insert_path(&self, table: &str) -> Result<PathChoice> {
-        let target = self.target(table)?;
-        let metadata = target.metadata.as_ref().expect("resolved from the catalog");
-        let constraints = metadata
-            .delta
-            .as_ref()
-            .map(|d| d.constraints.clone())
-            .unwrap_or_default();
-        let not_null: Vec<&str> = metadata
-            .schema
-            .fields()
-            .iter()
-            .filter(|f| !f.is_nullable())
-            .map(|f| f.name().as_str())
-            .collect();
-        Ok(if !constraints.is_empty() {
-            PathChoice {
-                path: WritePath::Streaming,
-                reason: format!(
-                    "the table has check constraints ({}), which only deltalake's write enforces",
-                    constraints.join(", ")
-                ),
-            }
-        } else if !not_null.is_empty() {
-            PathChoice {
-                path: WritePath::Streaming,
-                reason: format!(
-                    "the table has NOT NULL columns ({}), which only deltalake's write enforces",
-                    not_null.join(", ")
-                ),
-            }
-        } else {
-            PathChoice {
-                path: WritePath::Insert,
-                reason: "the Delta provider inserts (append/overwrite) and the table has no constraints it would skip".into(),
-            }
-        })
+        Ok(insert_path(&self.target(table)?))
     }
 
     /// Runs an `INSERT` planned by DataFusion through the path
@@ -187,7 +191,7 @@ impl WritePipeline {
         let started = Instant::now();
         let mode = if overwrite { "overwrite" } else { "append" };
         let target = self.target(table)?;
-        let choice = self.choose_insert_path(table)?;
+        let choice = insert_path(&target);
         let before = target.version();
         let outcome = match choice.path {
             WritePath::Insert => {
