@@ -5,6 +5,7 @@
 //! 3 denied by the policy, 4 SQL error (parse error or a hard limit).
 
 mod check;
+mod demo;
 mod diagnostics;
 mod manifest;
 mod output;
@@ -58,6 +59,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Build TPC-H data into a directory and show the product working on it, step by step.
+    Demo(demo::DemoArgs),
     /// Check SQL against a policy without running it.
     Check(check::CheckArgs),
     /// Run SQL over the catalog, through the policy.
@@ -132,6 +135,7 @@ fn main() -> ExitCode {
     let catalog = cli.catalog.as_deref();
     let exit = match cli.command {
         Command::Check(args) => check::run(catalog, args),
+        Command::Demo(args) => demo::run(args),
         Command::Diagnostics(args) => diagnostics::run(catalog, args),
         command => match runtime() {
             Ok(rt) => rt.block_on(async {
@@ -141,7 +145,9 @@ fn main() -> ExitCode {
                     Command::Tables(args) => tables::run(catalog, args).await,
                     Command::Write(args) => write::write(catalog, args).await,
                     Command::Changes(args) => write::changes(catalog, args).await,
-                    Command::Check(_) | Command::Diagnostics(_) => unreachable!("handled above"),
+                    Command::Check(_) | Command::Diagnostics(_) | Command::Demo(_) => {
+                        unreachable!("handled above")
+                    }
                 }
             }),
             Err(exit) => exit,

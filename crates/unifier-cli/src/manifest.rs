@@ -8,11 +8,11 @@ use serde::Deserialize;
 use std::sync::Arc;
 use toml::Spanned;
 use unifier::OutputContract;
-use unifier::arrow::datatypes::{Field, Schema};
+use unifier::arrow::datatypes::{Field, Schema, SchemaRef};
 use unifier::io::parse_type;
 use unifier::io::{
-    DatasetKind, DatasetSpec, DeltaCdfSpec, DeltaSpec, FileFormatKind, IfExists, ListingSpec,
-    PartitionColumn, ScanPolicy, SortCheck, SortColumn,
+    DatasetKind, DatasetSpec, DeltaCdfSpec, DeltaSpec, DeltaTableOptions, FileFormatKind, IfExists,
+    ListingSpec, PartitionColumn, ScanPolicy, SortCheck, SortColumn,
 };
 use unifier::policy::PolicyProfile;
 use unifier::write::SchemaMode;
@@ -93,6 +93,15 @@ pub(crate) struct DatasetEntry {
     /// `delta`/`delta_cdf`: object-store options.
     #[serde(default)]
     storage_options: BTreeMap<String, String>,
+    /// `delta`: the table's columns. A missing table is created with them; an existing
+    /// one must have exactly them.
+    columns: Option<Vec<ColumnEntry>>,
+    /// `delta` with `columns`: a created table records its Change Data Feed.
+    #[serde(default)]
+    change_data_feed: bool,
+    /// `delta` with `columns`: a created table's partition columns.
+    #[serde(default)]
+    partition_by: Vec<String>,
 }
 
 /// One `[[views]]` entry.
@@ -267,7 +276,29 @@ impl Manifest {
                 IfExists::Fail
             };
             let (kind, location) = (spec.kind(), spec.location().to_owned());
-            if let Err(e) = unifier.register(&dataset.name, spec, if_exists).await {
+            let registered = match &dataset.columns {
+                Some(columns) => {
+                    let schema = schema_of(columns).map_err(|e| {
+                        OpenError::usage(format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))
+                    })?;
+                    let options = DeltaTableOptions {
+                        location: location.clone(),
+                        partition_by: dataset.partition_by.clone(),
+                        change_data_feed: dataset.change_data_feed,
+                        storage_options: dataset.storage_options.clone(),
+                        ..Default::default()
+                    };
+                    unifier
+                        .create_table(&dataset.name, schema, options, if_exists)
+                        .await
+                        .map(drop)
+                }
+                None => unifier
+                    .register(&dataset.name, spec, if_exists)
+                    .await
+                    .map(drop),
+            };
+            if let Err(e) = registered {
                 // The others stay queryable; this one is listed with its cause.
                 eprintln!(
                     "warning: {shown}:{line}: dataset `{}` is unavailable: {}",
@@ -342,11 +373,8 @@ impl OpenError {
     }
 }
 
-/// The contract of a view's declared columns.
-fn contract_of(
-    columns: &[ColumnEntry],
-    mode: Option<SchemaModeName>,
-) -> Result<OutputContract, String> {
+/// The schema of declared columns.
+fn schema_of(columns: &[ColumnEntry]) -> Result<SchemaRef, String> {
     let fields = columns
         .iter()
         .map(|c| {
@@ -355,8 +383,16 @@ fn contract_of(
                 .map_err(|e| format!("column `{}`: {e}", c.name))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The contract of a view's declared columns.
+fn contract_of(
+    columns: &[ColumnEntry],
+    mode: Option<SchemaModeName>,
+) -> Result<OutputContract, String> {
     Ok(OutputContract {
-        schema: Arc::new(Schema::new(fields)),
+        schema: schema_of(columns)?,
         mode: match mode {
             Some(SchemaModeName::Additive) => SchemaMode::Additive,
             _ => SchemaMode::Strict,
@@ -376,6 +412,9 @@ fn misplaced(d: &DatasetEntry) -> Option<&'static str> {
     let delta = [
         ("version", d.version.is_some()),
         ("timestamp", d.timestamp.is_some()),
+        ("columns", d.columns.is_some()),
+        ("change_data_feed", d.change_data_feed),
+        ("partition_by", !d.partition_by.is_empty()),
     ];
     let cdf = [
         ("starting_version", d.starting_version.is_some()),
@@ -405,6 +444,12 @@ fn spec_of(d: &DatasetEntry) -> Result<DatasetSpec, String> {
         ));
     }
     match d.kind {
+        KindName::Delta if d.columns.is_none() && (d.change_data_feed || !d.partition_by.is_empty()) => {
+            Err("`change_data_feed` and `partition_by` describe the table to create: declare its `columns` too".into())
+        }
+        KindName::Delta if d.columns.is_some() && (d.version.is_some() || d.timestamp.is_some()) => {
+            Err("`columns` creates the table when it is missing; a pinned `version` or `timestamp` cannot be created: drop one".into())
+        }
         KindName::Delta => Ok(DatasetSpec::Delta(DeltaSpec {
             location: d.location.clone(),
             version: d.version,

@@ -81,7 +81,10 @@ fn dataset_line(d: &TableProviderMetadata) -> String {
     parts[0].push(')');
     parts.push(format!("{} columns", d.schema.fields().len()));
     if let Some(files) = d.files {
-        parts.push(format!("{files} files"));
+        parts.push(format!(
+            "{files} {}",
+            if files == 1 { "file" } else { "files" }
+        ));
     }
     if let Some(rows) = d.rows {
         parts.push(format!("{rows} rows"));

@@ -286,21 +286,42 @@ const TYPES: &[(&str, DataType)] = &[
     ),
 ];
 
-/// Parses a partition column type (`string`, `int`, `bigint`, `date`, ...).
+/// Parses a column type (`string`, `int`, `bigint`, `date`, `decimal(15, 2)`, ...).
 pub fn parse_type(name: &str) -> Result<DataType> {
+    let invalid = || Error::InvalidOption {
+        option: "column type".into(),
+        value: name.into(),
+        expected: format!(
+            "{}, decimal(precision, scale)",
+            TYPES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let trimmed = name.trim();
+    if let Some(args) = trimmed
+        .get(..8)
+        .filter(|head| head.eq_ignore_ascii_case("decimal("))
+        .and_then(|_| trimmed[8..].strip_suffix(')'))
+    {
+        let (precision, scale) = args.split_once(',').ok_or_else(invalid)?;
+        let precision: u8 = precision.trim().parse().map_err(|_| invalid())?;
+        let scale: i8 = scale.trim().parse().map_err(|_| invalid())?;
+        if precision == 0 || precision > 38 || scale < 0 || scale as u8 > precision {
+            return Err(invalid());
+        }
+        return Ok(DataType::Decimal128(precision, scale));
+    }
     TYPES
         .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+        .find(|(n, _)| n.eq_ignore_ascii_case(trimmed))
         .map(|(_, t)| t.clone())
-        .ok_or_else(|| Error::InvalidOption {
-            option: "partition column type".into(),
-            value: name.into(),
-            expected: TYPES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
-        })
+        .ok_or_else(invalid)
 }
 
-/// The SQL name of a partition type (the first name [`parse_type`] accepts for it).
+/// The SQL name of a column type (the first name [`parse_type`] accepts for it).
 pub fn type_to_sql(data_type: &DataType) -> String {
+    if let DataType::Decimal128(precision, scale) = data_type {
+        return format!("decimal({precision}, {scale})");
+    }
     TYPES
         .iter()
         .find(|(_, t)| t == data_type)

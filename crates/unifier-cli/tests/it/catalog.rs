@@ -272,7 +272,7 @@ fn manifest_errors_name_the_file_line_and_key() {
         ),
         (
             "[[datasets]]\nname = \"p\"\nkind = \"csv\"\nlocation = \"x\"\npartition_cols = [{ name = \"d\", type = \"when\" }]\n",
-            "invalid partition column type `when`",
+            "invalid column type `when`",
         ),
     ];
     for (extra, expected) in cases {

@@ -283,3 +283,63 @@ fn plan_errors_point_at_the_sql() {
         "{err}"
     );
 }
+
+#[test]
+fn a_delta_dataset_with_columns_is_created_when_missing_and_checked_when_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = |columns: &str| {
+        format!(
+            "[policy]\npreset = \"writer\"\n\n[[datasets]]\nname = \"events\"\nkind = \"delta\"\nlocation = \"lake/events\"\nchange_data_feed = true\npartition_by = [\"day\"]\ncolumns = [{columns}]\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("unifier.toml"),
+        manifest(r#"{ name = "id", type = "bigint", nullable = false }, { name = "amount", type = "decimal(10, 2)" }, { name = "day", type = "date" }"#),
+    )
+    .unwrap();
+    let (code, out, err) = run(dir.path(), &["tables"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "events (delta), 3 columns, 0 files, partitioned by day:date, delta version 0"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("changeDataFeed"), "{out}");
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "query",
+            "INSERT INTO events VALUES (1, 12.50, DATE '2026-11-27')",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("version 0 -> 1"), "{out}");
+    assert!(dir.path().join("lake/events/day=2026-11-27").is_dir());
+    let (code, out, _) = run(
+        dir.path(),
+        &["query", "--format", "csv", "SELECT id, amount FROM events"],
+    );
+    assert_eq!((code, out.as_str()), (0, "id,amount\n1,12.50\n"));
+
+    // The table is there now: declared columns that differ name the difference.
+    std::fs::write(
+        dir.path().join("unifier.toml"),
+        manifest(r#"{ name = "id", type = "bigint", nullable = false }, { name = "amount", type = "double" }, { name = "day", type = "date" }"#),
+    )
+    .unwrap();
+    let (code, _, err) = run(dir.path(), &["query", "SELECT count(*) FROM events"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("dataset `events` is unavailable"), "{err}");
+    assert!(err.contains("amount"), "{err}");
+
+    // Creation settings without columns are a manifest error.
+    std::fs::write(
+        dir.path().join("unifier.toml"),
+        "[[datasets]]\nname = \"events\"\nkind = \"delta\"\nlocation = \"lake/events\"\nchange_data_feed = true\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(dir.path(), &["tables"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unifier.toml:1: dataset `events`: `change_data_feed` and `partition_by` describe the table to create: declare its `columns` too"), "{err}");
+}

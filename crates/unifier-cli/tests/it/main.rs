@@ -2,6 +2,7 @@
 
 mod catalog;
 mod delta;
+mod demo;
 
 use std::io::Write;
 use std::path::Path;
