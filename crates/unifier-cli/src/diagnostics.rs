@@ -127,38 +127,34 @@ pub(crate) fn run(catalog: Option<&Path>, args: DiagnosticsArgs) -> Exit {
             return Exit::Runtime;
         }
     };
-    let (schema, batches) = match recorder.record_batches(kind, 8192) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("error: {}", crate::chain(&e));
-            return Exit::Runtime;
-        }
-    };
-    let all = match concat_batches(&schema, &batches) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {}", crate::chain(&e));
-            return Exit::Runtime;
-        }
-    };
-    let skip = all.num_rows().saturating_sub(args.limit);
-    let mut newest = all.slice(skip, all.num_rows() - skip);
-    let mut schema = schema;
-    if args.format == RowFormat::Table && !args.wide {
-        newest = match compact(&newest, &compact_columns(kind)) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: {}", crate::chain(&e));
-                return Exit::Runtime;
-            }
-        };
-        schema = newest.schema();
-    }
-    match render_rows(&schema, &[newest], args.format) {
+    match render_events(&recorder, kind, args.limit, args.format, args.wide) {
         Ok(text) => print_out(&text, Exit::Ok),
         Err(e) => {
             eprintln!("error: {e}");
             Exit::Runtime
         }
     }
+}
+
+/// The newest `limit` events of `recorder` (of `kind`, or all), oldest first, in
+/// `format`; the table format shows the compact columns unless `wide`.
+pub(crate) fn render_events(
+    recorder: &unifier::diagnostics::DiagnosticsRecorder,
+    kind: Option<EventKind>,
+    limit: usize,
+    format: RowFormat,
+    wide: bool,
+) -> Result<String, String> {
+    let (schema, batches) = recorder
+        .record_batches(kind, 8192)
+        .map_err(|e| crate::chain(&e))?;
+    let all = concat_batches(&schema, &batches).map_err(|e| crate::chain(&e))?;
+    let skip = all.num_rows().saturating_sub(limit);
+    let mut newest = all.slice(skip, all.num_rows() - skip);
+    let mut schema = schema;
+    if format == RowFormat::Table && !wide {
+        newest = compact(&newest, &compact_columns(kind)).map_err(|e| crate::chain(&e))?;
+        schema = newest.schema();
+    }
+    render_rows(&schema, &[newest], format)
 }

@@ -10,6 +10,7 @@ mod diagnostics;
 mod manifest;
 mod output;
 mod query;
+mod shell;
 mod tables;
 mod write;
 
@@ -69,6 +70,8 @@ enum Command {
     Explain(query::ExplainArgs),
     /// List the catalog's datasets and their capabilities.
     Tables(tables::TablesArgs),
+    /// An interactive SQL shell over the catalog (a script when stdin is not a terminal).
+    Shell(shell::ShellArgs),
     /// Show recorded events, of this and earlier runs.
     Diagnostics(diagnostics::DiagnosticsArgs),
     /// Write rows (a query's or a file's) into a Delta dataset of the catalog.
@@ -82,7 +85,8 @@ pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     unifier::diagnostics::error_chain(error)
 }
 
-/// Writes `text` to stdout; a closed pipe is a runtime error.
+/// Writes `text` to stdout. A closed pipe (`| head`) ends the output quietly; any other
+/// write error is a runtime error.
 pub(crate) fn print_out(text: &str, exit: Exit) -> Exit {
     let mut stdout = std::io::stdout().lock();
     match stdout
@@ -90,7 +94,11 @@ pub(crate) fn print_out(text: &str, exit: Exit) -> Exit {
         .and_then(|()| stdout.flush())
     {
         Ok(()) => exit,
-        Err(_) => Exit::Runtime,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            Exit::Runtime
+        }
     }
 }
 
@@ -143,6 +151,7 @@ fn main() -> ExitCode {
                     Command::Query(args) => query::query(catalog, args).await,
                     Command::Explain(args) => query::explain(catalog, args).await,
                     Command::Tables(args) => tables::run(catalog, args).await,
+                    Command::Shell(args) => shell::run(catalog, args).await,
                     Command::Write(args) => write::write(catalog, args).await,
                     Command::Changes(args) => write::changes(catalog, args).await,
                     Command::Check(_) | Command::Diagnostics(_) | Command::Demo(_) => {

@@ -254,6 +254,16 @@ impl Manifest {
         })
     }
 
+    /// The directory of the manifest file; `None` without a manifest.
+    pub(crate) fn dir(&self) -> Option<&Path> {
+        self.path.is_file().then_some(self.base.as_path())
+    }
+
+    /// The manifest's path as given.
+    pub(crate) fn shown(&self) -> String {
+        self.path.display().to_string()
+    }
+
     /// Where change-feed cursors are kept: `.unifier/cursors` next to the manifest.
     pub(crate) fn cursor_dir(&self) -> PathBuf {
         self.base.join(".unifier/cursors")

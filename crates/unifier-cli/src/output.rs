@@ -16,7 +16,29 @@ pub(crate) enum RowFormat {
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// A parquet file (with `--output FILE` only).
+    Parquet,
 }
+
+impl RowFormat {
+    /// The format a file's extension names (`.csv`, `.json`, `.ndjson`/`.jsonl`,
+    /// `.parquet`, `.txt` for the table).
+    pub(crate) fn of_path(path: &std::path::Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "csv" => RowFormat::Csv,
+            "json" => RowFormat::Json,
+            "ndjson" | "jsonl" => RowFormat::Ndjson,
+            "parquet" => RowFormat::Parquet,
+            "txt" => RowFormat::Table,
+            _ => return None,
+        })
+    }
+}
+
+/// Why parquet cannot be printed.
+pub(crate) const PARQUET_NEEDS_FILE: &str =
+    "parquet is binary: write it to a file with --output FILE.parquet";
 
 /// Renders `batches` (of `schema`) in `format`.
 pub(crate) fn render_rows(
@@ -64,13 +86,14 @@ pub(crate) fn render_rows(
             }
             writer.finish().map_err(arrow)?;
         }
+        RowFormat::Parquet => return Err(PARQUET_NEEDS_FILE.to_owned()),
     }
     String::from_utf8(out).map_err(|e| format!("cannot render the result: {e}"))
 }
 
 /// Writes rows batch by batch as they arrive (csv, json, ndjson), so a large result
 /// prints with bounded memory; the table format needs every row first and collects.
-pub(crate) enum RowSink<W: std::io::Write> {
+pub(crate) enum RowSink<W: std::io::Write + Send> {
     /// CSV with a header (written once, even for no rows).
     Csv(Box<arrow::csv::Writer<W>>, bool),
     /// A JSON array of row objects.
@@ -79,12 +102,18 @@ pub(crate) enum RowSink<W: std::io::Write> {
     Ndjson(arrow::json::LineDelimitedWriter<W>),
     /// Collected, then rendered as an aligned table.
     Table(W, Vec<RecordBatch>),
+    /// A parquet file, row group by row group.
+    Parquet(Box<parquet::arrow::ArrowWriter<W>>),
 }
 
-impl<W: std::io::Write> RowSink<W> {
-    /// A sink writing `format` to `out`.
-    pub(crate) fn new(out: W, format: RowFormat) -> Self {
-        match format {
+impl<W: std::io::Write + Send> RowSink<W> {
+    /// A sink writing `format` to `out`; `schema` is the rows'.
+    pub(crate) fn new(out: W, format: RowFormat, schema: &SchemaRef) -> Result<Self, String> {
+        Ok(match format {
+            RowFormat::Parquet => RowSink::Parquet(Box::new(
+                parquet::arrow::ArrowWriter::try_new(out, schema.clone(), None)
+                    .map_err(|e| format!("cannot write parquet: {e}"))?,
+            )),
             RowFormat::Csv => RowSink::Csv(
                 Box::new(
                     arrow::csv::WriterBuilder::new()
@@ -96,7 +125,7 @@ impl<W: std::io::Write> RowSink<W> {
             RowFormat::Json => RowSink::Json(arrow::json::ArrayWriter::new(out), false),
             RowFormat::Ndjson => RowSink::Ndjson(arrow::json::LineDelimitedWriter::new(out)),
             RowFormat::Table => RowSink::Table(out, Vec::new()),
-        }
+        })
     }
 
     /// Writes (or keeps) one batch.
@@ -116,6 +145,9 @@ impl<W: std::io::Write> RowSink<W> {
                 batches.push(batch.clone());
                 Ok(())
             }
+            RowSink::Parquet(w) => w
+                .write(batch)
+                .map_err(|e| format!("cannot write the result: {e}")),
         }
     }
 
@@ -147,6 +179,12 @@ impl<W: std::io::Write> RowSink<W> {
             RowSink::Table(mut out, batches) => {
                 let text = render_rows(schema, &batches, RowFormat::Table)?;
                 out.write_all(text.as_bytes()).map_err(io)?;
+                out.flush().map_err(io)
+            }
+            RowSink::Parquet(w) => {
+                let mut out = w
+                    .into_inner()
+                    .map_err(|e| format!("cannot write the result: {e}"))?;
                 out.flush().map_err(io)
             }
         }

@@ -1,7 +1,7 @@
 //! `unifier query` and `unifier explain`: SQL through the gate, over the catalog.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use unifier::{Compiled, Error, ExecutionResult, Params, Unifier};
@@ -13,9 +13,14 @@ use crate::{Exit, print_out};
 
 #[derive(Debug, Args)]
 pub(crate) struct QueryArgs {
-    /// Output format (csv, json and ndjson stream rows as they come).
-    #[arg(long, value_enum, default_value_t = RowFormat::Table)]
-    format: RowFormat,
+    /// Output format (csv, json, ndjson and parquet stream rows as they come)
+    /// [default: by the --output file's extension, else table].
+    #[arg(long, value_enum)]
+    format: Option<RowFormat>,
+    /// Write the rows to FILE (csv, json, ndjson, parquet or txt, by extension or
+    /// --format) instead of stdout; the file appears only once every row is in it.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
     /// Print at most N rows (reading stops there).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -64,16 +69,26 @@ pub(crate) async fn open_and_compile(
             return Err(Exit::Runtime);
         }
     };
-    let compiled = unifier.compile(&sql, params).await;
-    flush(&unifier);
+    let compiled = compile_reported(&unifier, &sql, params).await?;
+    Ok((unifier, compiled))
+}
+
+/// Compiles `sql`; on denial or SQL error prints why (stderr) and returns the exit code.
+pub(crate) async fn compile_reported(
+    unifier: &Unifier,
+    sql: &str,
+    params: Params,
+) -> Result<unifier::CompiledQuery, Exit> {
+    let compiled = unifier.compile(sql, params).await;
+    flush(unifier);
     match compiled {
-        Ok(Compiled::Allowed(query)) => Ok((unifier, *query)),
+        Ok(Compiled::Allowed(query)) => Ok(*query),
         Ok(Compiled::Denied(denied)) => {
             eprint!(
                 "{}",
                 render(
                     unifier.policy(),
-                    &sql,
+                    sql,
                     &Outcome::Checked(denied.report),
                     Format::Text
                 )
@@ -85,7 +100,7 @@ pub(crate) async fn open_and_compile(
                 "{}",
                 render(
                     unifier.policy(),
-                    &sql,
+                    sql,
                     &Outcome::Failed(error.sql_errors().to_vec()),
                     Format::Text
                 )
@@ -94,7 +109,7 @@ pub(crate) async fn open_and_compile(
         }
         Err(error) => {
             let exit = runtime(&error);
-            if let Some(snippet) = plan_error_snippet(&error, &sql) {
+            if let Some(snippet) = plan_error_snippet(&error, sql) {
                 eprint!("{snippet}");
             }
             Err(exit)
@@ -147,35 +162,71 @@ pub(crate) async fn query(catalog: Option<&Path>, args: QueryArgs) -> Exit {
         Ok(p) => p,
         Err(e) => return usage(&e),
     };
+    let format = match (args.format, &args.output) {
+        (Some(format), _) => format,
+        (None, Some(path)) => match RowFormat::of_path(path) {
+            Some(format) => format,
+            None => {
+                return usage(&format!(
+                    "--output `{}`: cannot tell the format from the extension; use .csv, .json, .ndjson, .parquet or .txt, or --format",
+                    path.display()
+                ));
+            }
+        },
+        (None, None) => RowFormat::Table,
+    };
+    if format == RowFormat::Parquet && args.output.is_none() {
+        return usage(crate::output::PARQUET_NEEDS_FILE);
+    }
     let (unifier, compiled) = match open_and_compile(catalog, args.sql.as_deref(), params).await {
         Ok(pair) => pair,
         Err(exit) => return exit,
     };
-    let result = unifier.execute_stream(&compiled).await;
-    if let Ok(ExecutionResult::Reader { schema, stream, .. }) = result {
-        let exit = stream_rows(&unifier, schema, stream, args.format, args.limit).await;
-        flush(&unifier);
-        return exit;
-    }
-    flush(&unifier);
-    let text = match result {
+    let target = match &args.output {
+        Some(path) => Target::File(path.clone()),
+        None => Target::Stdout,
+    };
+    run_compiled(&unifier, &compiled, format, args.limit, &target).await
+}
+
+/// Where a query's rows go.
+pub(crate) enum Target {
+    /// Printed.
+    Stdout,
+    /// Into a file, which appears only once complete.
+    File(PathBuf),
+}
+
+/// Executes an allowed statement and prints its rows (or its write summary); records
+/// the events.
+pub(crate) async fn run_compiled(
+    unifier: &Unifier,
+    compiled: &unifier::CompiledQuery,
+    format: RowFormat,
+    limit: Option<usize>,
+    target: &Target,
+) -> Exit {
+    let result = unifier.execute_stream(compiled).await;
+    let exit = match result {
+        Ok(ExecutionResult::Reader { schema, stream, .. }) => {
+            stream_rows(unifier, schema, stream, format, limit, target).await
+        }
+        Ok(ExecutionResult::Write { summary, .. }) => {
+            print_out(&crate::write::summary_line(&summary), Exit::Ok)
+        }
         Ok(ExecutionResult::Table {
             schema, batches, ..
-        }) => match render_rows(&schema, &batches, args.format) {
-            Ok(text) => text,
+        }) => match render_rows(&schema, &batches, format) {
+            Ok(text) => print_out(&text, Exit::Ok),
             Err(e) => {
                 eprintln!("error: {e}");
-                return Exit::Runtime;
+                Exit::Runtime
             }
         },
-        Ok(ExecutionResult::Write { summary, .. }) => crate::write::summary_line(&summary),
-        Ok(ExecutionResult::Reader { .. }) => {
-            eprintln!("error: `execute` returned a stream; expected collected rows");
-            return Exit::Runtime;
-        }
-        Err(error) => return runtime(&error),
+        Err(error) => runtime(&error),
     };
-    print_out(&text, Exit::Ok)
+    flush(unifier);
+    exit
 }
 
 /// `--param name=value` as named parameters, typed by their text.
@@ -204,18 +255,39 @@ fn parse_params(params: &[String]) -> Result<Params, String> {
     Ok(Params::Named(named))
 }
 
-/// Prints a query's rows as they come, stopping after `limit`, within the profile's
-/// query timeout.
+/// Writes a query's rows as they come, stopping after `limit`, within the profile's
+/// query timeout. A file target is written beside its path and renamed once complete.
 async fn stream_rows(
     unifier: &Unifier,
     schema: arrow::datatypes::SchemaRef,
     mut stream: unifier::RecordedStream,
     format: RowFormat,
     limit: Option<usize>,
+    target: &Target,
 ) -> Exit {
     use futures::StreamExt;
-    let mut sink = RowSink::new(std::io::BufWriter::new(std::io::stdout().lock()), format);
+    let (out, partial): (Box<dyn std::io::Write + Send>, Option<PathBuf>) = match target {
+        Target::Stdout => (Box::new(std::io::BufWriter::new(std::io::stdout())), None),
+        Target::File(path) => {
+            let partial = partial_path(path);
+            match std::fs::File::create(&partial) {
+                Ok(file) => (Box::new(std::io::BufWriter::new(file)), Some(partial)),
+                Err(e) => {
+                    eprintln!("error: cannot create `{}`: {e}", partial.display());
+                    return Exit::Runtime;
+                }
+            }
+        }
+    };
+    let mut sink = match RowSink::new(out, format, &schema) {
+        Ok(sink) => sink,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Runtime;
+        }
+    };
     let mut left = limit.unwrap_or(usize::MAX);
+    let mut rows = 0u64;
     let copy = async {
         while left > 0 {
             let Some(batch) = stream.next().await else {
@@ -224,6 +296,7 @@ async fn stream_rows(
             let batch = batch.map_err(|e| unifier::diagnostics::error_chain(&e))?;
             let take = batch.num_rows().min(left);
             left -= take;
+            rows += take as u64;
             sink.write(&batch.slice(0, take))?;
         }
         Ok::<_, String>(())
@@ -234,17 +307,49 @@ async fn stream_rows(
             .unwrap_or_else(|_| Err(format!("query cancelled after the {ms} ms timeout"))),
         None => copy.await,
     };
-    if let Err(e) = copied {
-        eprintln!("error: {e}");
-        return Exit::Runtime;
-    }
-    match sink.finish(&schema) {
-        Ok(()) => Exit::Ok,
-        Err(e) => {
+    let finished = copied.and_then(|()| sink.finish(&schema));
+    match (finished, target, partial) {
+        (Ok(()), Target::File(path), Some(partial)) => match std::fs::rename(&partial, path) {
+            Ok(()) => {
+                eprintln!(
+                    "{rows} {} written to {}",
+                    if rows == 1 { "row" } else { "rows" },
+                    path.display()
+                );
+                Exit::Ok
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                eprintln!("error: cannot write `{}`: {e}", path.display());
+                Exit::Runtime
+            }
+        },
+        (Ok(()), _, _) => Exit::Ok,
+        (Err(e), _, partial) => {
+            if let Some(partial) = partial {
+                let _ = std::fs::remove_file(partial);
+            }
+            if is_broken_pipe(&e) {
+                // The reader went away (`| head`): nothing more to say.
+                return Exit::Ok;
+            }
             eprintln!("error: {e}");
             Exit::Runtime
         }
     }
+}
+
+/// `path` with a hidden partial name beside it: `dir/.name.partial-<pid>`.
+fn partial_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// Whether an output error is a closed pipe.
+fn is_broken_pipe(message: &str) -> bool {
+    message.contains("Broken pipe")
 }
 
 pub(crate) async fn explain(catalog: Option<&Path>, args: ExplainArgs) -> Exit {

@@ -70,7 +70,7 @@ fn dataset_json(d: &TableProviderMetadata) -> serde_json::Value {
     value
 }
 
-fn dataset_line(d: &TableProviderMetadata) -> String {
+pub(crate) fn dataset_line(d: &TableProviderMetadata) -> String {
     if let Some(error) = &d.error {
         return format!("{} ({}): UNAVAILABLE: {error}\n", d.name, d.kind.as_str());
     }
