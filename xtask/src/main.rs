@@ -212,7 +212,10 @@ fn has_nextest() -> bool {
 
 fn test(root: &Path) -> Result<()> {
     if has_nextest() {
-        let nextest = ["nextest", "run", "--workspace", "--no-fail-fast"];
+        // `--tests`: the targets with `test = true` (lib unit tests where a crate has
+        // them, tests/it, the binary the CLI tests drive), not the examples: clippy
+        // --all-targets type-checks those without linking each against DataFusion.
+        let nextest = ["nextest", "run", "--workspace", "--tests", "--no-fail-fast"];
         cargo_step(root, "cargo nextest run", &nextest, &[])?;
         // nextest does not run doctests.
         cargo_step(
@@ -223,7 +226,7 @@ fn test(root: &Path) -> Result<()> {
         )
     } else {
         eprintln!("cargo-nextest is not installed: using cargo test");
-        let tests = ["test", "--workspace", "--no-fail-fast"];
+        let tests = ["test", "--workspace", "--tests", "--no-fail-fast"];
         cargo_step(root, "cargo test", &tests, &[])
     }
 }

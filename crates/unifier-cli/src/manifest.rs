@@ -23,6 +23,9 @@ use crate::Exit;
 /// The manifest read when `--catalog` is not given and the file exists.
 pub(crate) const DEFAULT_MANIFEST: &str = "unifier.toml";
 
+/// Where verified sort orders are remembered (relative to the manifest).
+const SORT_CACHE: &str = ".unifier/sort-cache.json";
+
 /// Where the JSON-lines events go when the manifest does not say (relative to it).
 const DEFAULT_DIAGNOSTICS_DIR: &str = ".unifier/diagnostics";
 
@@ -47,6 +50,8 @@ struct DiagnosticsSection {
     dir: Option<PathBuf>,
     capacity: Option<usize>,
     history: Option<bool>,
+    retention_days: Option<u64>,
+    max_mb: Option<u64>,
 }
 
 /// Dataset kinds of the manifest.
@@ -215,6 +220,8 @@ impl Manifest {
             if let Some(history) = section.history {
                 diagnostics.history = history;
             }
+            diagnostics.retention_days = section.retention_days;
+            diagnostics.max_mb = section.max_mb;
         }
 
         let mut datasets = Vec::new();
@@ -276,6 +283,12 @@ impl Manifest {
         let shown = self.path.display();
         let unifier = Unifier::new(self.profile.clone())
             .map_err(|e| OpenError::usage(format!("{shown}: {}", crate::chain(&e))))?;
+        if self.path.is_file() {
+            // Verified sort orders are remembered next to the manifest.
+            unifier
+                .io()
+                .remember_sort_orders_in(self.base.join(SORT_CACHE));
+        }
         for (line, dataset) in &self.datasets {
             let spec = spec_of(dataset).map_err(|e| {
                 OpenError::usage(format!("{shown}:{line}: dataset `{}`: {e}", dataset.name))

@@ -45,6 +45,7 @@ pub use event::{
 };
 pub use recorder::{
     DEFAULT_CAPACITY, DiagnosticsContext, DiagnosticsRecorder, RecorderBuilder, RecorderStats,
+    Retention,
 };
 pub use schema::{
     COMMON_COLUMNS, EVENTS_SCHEMA_VERSION, EVENTS_TABLE, RECORDER_SCHEMA_VERSION, RECORDER_TABLE,

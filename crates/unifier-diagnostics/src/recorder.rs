@@ -45,6 +45,18 @@ pub struct RecorderBuilder {
     jsonl_dir: Option<PathBuf>,
     history: bool,
     write: bool,
+    retention: Retention,
+}
+
+/// How much of the JSON-lines directory is kept: files of earlier sessions older than
+/// `max_age`, then the oldest beyond `max_bytes` in all, are deleted when a writing
+/// recorder is built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Delete session files last written longer ago than this.
+    pub max_age: Option<Duration>,
+    /// Then delete the oldest session files until the directory holds at most this.
+    pub max_bytes: Option<u64>,
 }
 
 impl Default for RecorderBuilder {
@@ -54,6 +66,7 @@ impl Default for RecorderBuilder {
             jsonl_dir: None,
             history: true,
             write: true,
+            retention: Retention::default(),
         }
     }
 }
@@ -78,6 +91,12 @@ impl RecorderBuilder {
         self
     }
 
+    /// Deletes old session files of the JSON-lines directory when the recorder is built.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
     /// Reads the history in `dir` without writing there: no session file is created
     /// and events recorded later stay in memory (a reader of events, not a writer).
     pub fn reading_history_of(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -87,26 +106,21 @@ impl RecorderBuilder {
         self
     }
 
-    /// Builds the recorder: creates the directory and this session's file, and loads
-    /// history.
+    /// Builds the recorder: applies the retention and creates the directory and this
+    /// session's file. History is read when first asked for (a `diagnostics.*` table
+    /// scanned, [`DiagnosticsRecorder::events`], [`DiagnosticsRecorder::stats`]), not
+    /// here: a session that never looks back never reads it.
     pub fn build(self) -> Result<DiagnosticsRecorder> {
         let session_id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
-        let mut buffer = VecDeque::with_capacity(self.capacity.min(DEFAULT_CAPACITY));
-        let (mut history_loaded, mut history_skipped) = (0, 0);
+        let buffer = VecDeque::with_capacity(self.capacity.min(1024));
         let mut sink = None;
-        if let Some(dir) = &self.jsonl_dir {
-            if self.history {
-                let history = read_history(dir)?;
-                history_skipped = history.skipped;
-                let keep = history.events.len().min(self.capacity);
-                let skip = history.events.len() - keep;
-                buffer.extend(history.events.into_iter().skip(skip));
-                history_loaded = keep as u64;
-            }
-            if self.write {
-                sink = Some(Mutex::new(JsonlSink::open(dir, &session_id)?));
-            }
+        if let Some(dir) = &self.jsonl_dir
+            && self.write
+        {
+            crate::sink::apply_retention(dir, self.retention)?;
+            sink = Some(Mutex::new(JsonlSink::open(dir, &session_id)?));
         }
+        let history_dir = self.jsonl_dir.filter(|_| self.history);
         Ok(DiagnosticsRecorder {
             inner: Arc::new(Inner {
                 session_id,
@@ -114,12 +128,16 @@ impl RecorderBuilder {
                 buffer: Mutex::new(Buffer {
                     events: buffer,
                     next_event: 1,
+                    history: if history_dir.is_some() {
+                        HistoryState::Pending
+                    } else {
+                        HistoryState::None
+                    },
                 }),
                 next_operation: AtomicU64::new(1),
                 recorded: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
-                history_loaded,
-                history_skipped,
+                history_dir,
                 sink,
                 sink_errors: AtomicU64::new(0),
             }),
@@ -127,10 +145,22 @@ impl RecorderBuilder {
     }
 }
 
+/// Whether the history of earlier sessions is in the buffer yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HistoryState {
+    /// No history to read.
+    None,
+    /// Not read yet.
+    Pending,
+    /// Read: events kept, lines skipped.
+    Loaded { kept: u64, skipped: u64 },
+}
+
 #[derive(Debug)]
 struct Buffer {
     events: VecDeque<Event>,
     next_event: u64,
+    history: HistoryState,
 }
 
 #[derive(Debug)]
@@ -141,8 +171,8 @@ struct Inner {
     next_operation: AtomicU64,
     recorded: AtomicU64,
     dropped: AtomicU64,
-    history_loaded: u64,
-    history_skipped: u64,
+    /// Where earlier sessions' events are read from, when history is on.
+    history_dir: Option<PathBuf>,
     sink: Option<Mutex<JsonlSink>>,
     sink_errors: AtomicU64,
 }
@@ -279,21 +309,63 @@ impl DiagnosticsRecorder {
 
     /// The recorder's counters.
     pub fn stats(&self) -> RecorderStats {
-        let buffered = lock(&self.inner.buffer).events.len() as u64;
+        let buffer = self.with_history();
+        let (history_loaded, history_skipped) = match buffer.history {
+            HistoryState::Loaded { kept, skipped } => (kept, skipped),
+            HistoryState::None | HistoryState::Pending => (0, 0),
+        };
         RecorderStats {
             capacity: self.inner.capacity as u64,
-            buffered,
+            buffered: buffer.events.len() as u64,
             recorded: self.inner.recorded.load(Ordering::Relaxed),
             dropped: self.inner.dropped.load(Ordering::Relaxed),
-            history_loaded: self.inner.history_loaded,
-            history_skipped: self.inner.history_skipped,
+            history_loaded,
+            history_skipped,
             sink_errors: self.inner.sink_errors.load(Ordering::Relaxed),
         }
     }
 
-    /// A copy of the buffered events, oldest first; only `kind` when given.
+    /// The buffer, with the history of earlier sessions read into it first if it was not
+    /// yet: their events go before this session's, the oldest beyond the capacity left
+    /// out. A history that cannot be read counts as skipped and is not retried.
+    fn with_history(&self) -> MutexGuard<'_, Buffer> {
+        let mut buffer = lock(&self.inner.buffer);
+        if buffer.history != HistoryState::Pending {
+            return buffer;
+        }
+        let Some(dir) = &self.inner.history_dir else {
+            buffer.history = HistoryState::None;
+            return buffer;
+        };
+        let (events, skipped) = match read_history(dir) {
+            Ok(history) => (history.events, history.skipped),
+            Err(error) => {
+                tracing::warn!(%error, "diagnostics history cannot be read");
+                (Vec::new(), 1)
+            }
+        };
+        // This session's own file is in the directory too: its events are buffered.
+        let earlier: Vec<Event> = events
+            .into_iter()
+            .filter(|e| e.session_id != self.inner.session_id)
+            .collect();
+        let room = self.inner.capacity.saturating_sub(buffer.events.len());
+        let kept = earlier.len().min(room);
+        let mut merged: VecDeque<Event> = earlier.into_iter().rev().take(kept).collect();
+        merged.make_contiguous().reverse();
+        merged.extend(buffer.events.drain(..));
+        buffer.events = merged;
+        buffer.history = HistoryState::Loaded {
+            kept: kept as u64,
+            skipped,
+        };
+        buffer
+    }
+
+    /// A copy of the buffered events (with the history of earlier sessions, when on),
+    /// oldest first; only `kind` when given.
     pub fn events(&self, kind: Option<EventKind>) -> Vec<Event> {
-        lock(&self.inner.buffer)
+        self.with_history()
             .events
             .iter()
             .filter(|e| kind.is_none_or(|k| e.kind() == k))
@@ -301,7 +373,8 @@ impl DiagnosticsRecorder {
             .collect()
     }
 
-    /// The buffered events as the record batches of `diagnostics.<kind>`, or of
+    /// The buffered events (with the history of earlier sessions, when on) as the
+    /// record batches of `diagnostics.<kind>`, or of
     /// `diagnostics.events` (common columns only) when `kind` is `None`.
     pub fn record_batches(
         &self,
@@ -315,7 +388,7 @@ impl DiagnosticsRecorder {
         };
         let mut writer = BatchWriter::new(kind, batch_size);
         {
-            let buffer = lock(&self.inner.buffer);
+            let buffer = self.with_history();
             for event in &buffer.events {
                 writer.push(event).map_err(arrow)?;
             }

@@ -114,3 +114,47 @@ pub(crate) fn read_history(dir: &Path) -> Result<History> {
         .sort_by_key(|e| (e.ts_us, e.session_id.clone(), e.event_id));
     Ok(history)
 }
+
+/// Deletes session files of `dir` last modified before `retention.max_age`, then the
+/// oldest until the files hold at most `retention.max_bytes`. A missing dir is fine.
+pub(crate) fn apply_retention(dir: &Path, retention: crate::recorder::Retention) -> Result<()> {
+    if retention.max_age.is_none() && retention.max_bytes.is_none() {
+        return Ok(());
+    }
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(io(dir)(source)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(io(dir))?.path();
+        if path.extension().is_none_or(|ext| ext != EXTENSION) {
+            continue;
+        }
+        let meta = std::fs::metadata(&path).map_err(io(&path))?;
+        let modified = meta.modified().map_err(io(&path))?;
+        files.push((modified, meta.len(), path));
+    }
+    files.sort();
+    let now = std::time::SystemTime::now();
+    let mut total: u64 = files.iter().map(|f| f.1).sum();
+    for (modified, len, path) in files {
+        let too_old = retention
+            .max_age
+            .is_some_and(|age| now.duration_since(modified).is_ok_and(|d| d > age));
+        let too_big = retention.max_bytes.is_some_and(|max| total > max);
+        if too_old || too_big {
+            match std::fs::remove_file(&path) {
+                Ok(()) => total -= len,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => total -= len,
+                Err(source) => return Err(io(&path)(source)),
+            }
+        }
+    }
+    Ok(())
+}

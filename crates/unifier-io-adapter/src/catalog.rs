@@ -88,6 +88,8 @@ struct Inner {
     scan: ScanPolicy,
     catalog: Mutex<BTreeMap<String, Entry>>,
     generation: AtomicU64,
+    /// Where verified sort orders are remembered, when set.
+    sort_cache: std::sync::OnceLock<crate::sortcache::SortCache>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -215,6 +217,7 @@ impl IoAdapter {
                 scan,
                 catalog: Mutex::new(BTreeMap::new()),
                 generation: AtomicU64::new(0),
+                sort_cache: std::sync::OnceLock::new(),
             }),
         };
         adapter.register_live_tables()?;
@@ -226,6 +229,21 @@ impl IoAdapter {
     pub fn with_defaults(scan: ScanPolicy, recorder: DiagnosticsRecorder) -> Result<Self> {
         let ctx = SessionContext::new_with_config(scan.apply(SessionConfig::new()));
         Self::new(ctx, scan, recorder)
+    }
+
+    /// Remembers verified sort orders in the JSON file at `path`: a listing dataset whose
+    /// files (path, size, modification time), declared order and check are unchanged
+    /// since it was last verified is not read again. Set once; returns false (and changes
+    /// nothing) when a cache is already set.
+    pub fn remember_sort_orders_in(&self, path: impl Into<std::path::PathBuf>) -> bool {
+        self.inner
+            .sort_cache
+            .set(crate::sortcache::SortCache::new(path.into()))
+            .is_ok()
+    }
+
+    pub(crate) fn sort_cache(&self) -> Option<&crate::sortcache::SortCache> {
+        self.inner.sort_cache.get()
     }
 
     /// The DataFusion session (for planning and execution; register through the adapter).

@@ -32,6 +32,7 @@ mod error;
 mod listing;
 mod live;
 mod metadata;
+mod sortcache;
 mod sortcheck;
 mod spec;
 

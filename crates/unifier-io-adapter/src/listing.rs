@@ -115,9 +115,29 @@ impl IoAdapter {
             SortVerification::None
         } else {
             let order_sql = sort_order_sql(&spec.sort_order);
-            let (finding, by, footer_rows) = self
-                .verify_order(spec, &state, &store, format.clone(), &file_schema, &shown)
-                .await;
+            let cache = self.sort_cache().map(|cache| {
+                let fingerprint = crate::sortcache::fingerprint(spec, &shown);
+                (cache, fingerprint)
+            });
+            let remembered = cache.as_ref().and_then(|(cache, fp)| cache.get(name, fp));
+            let (finding, by, footer_rows) = match remembered {
+                Some(remembered) => (None, remembered.by, remembered.rows),
+                None => {
+                    let checked = self
+                        .verify_order(spec, &state, &store, format.clone(), &file_schema, &shown)
+                        .await;
+                    if let Some((cache, fingerprint)) = cache {
+                        let kept = match &checked.0 {
+                            None => cache.put(name, fingerprint, checked.1, checked.2),
+                            Some(_) => cache.forget(name),
+                        };
+                        if let Err(e) = kept {
+                            tracing::warn!(dataset = name, error = %e, "cannot keep the sort verification");
+                        }
+                    }
+                    checked
+                }
+            };
             rows = footer_rows;
             match (finding, options.sort_policy) {
                 (None, _) => SortVerification::Verified { by },

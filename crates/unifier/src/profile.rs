@@ -53,8 +53,25 @@ pub struct DiagnosticsProfile {
     pub capacity: usize,
     /// Directory of the JSON-lines sink; events of earlier runs are read back from it.
     pub dir: Option<PathBuf>,
-    /// Whether events of earlier runs are loaded from `dir`.
+    /// Whether events of earlier runs are read from `dir` (when a `diagnostics.*` table
+    /// is first scanned, not at start).
     pub history: bool,
+    /// Session files in `dir` older than this many days are deleted at start.
+    pub retention_days: Option<u64>,
+    /// Then the oldest session files are deleted until `dir` holds at most this many MiB.
+    pub max_mb: Option<u64>,
+}
+
+impl DiagnosticsProfile {
+    /// The retention of the JSON-lines directory.
+    pub fn retention(&self) -> unifier_diagnostics::Retention {
+        unifier_diagnostics::Retention {
+            max_age: self
+                .retention_days
+                .map(|days| std::time::Duration::from_secs(days.saturating_mul(86_400))),
+            max_bytes: self.max_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
+        }
+    }
 }
 
 impl Default for DiagnosticsProfile {
@@ -63,6 +80,8 @@ impl Default for DiagnosticsProfile {
             capacity: unifier_diagnostics::DEFAULT_CAPACITY,
             dir: None,
             history: true,
+            retention_days: None,
+            max_mb: None,
         }
     }
 }

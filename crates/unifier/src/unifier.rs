@@ -38,7 +38,8 @@ impl Unifier {
     pub fn new(profile: UnifierProfile) -> Result<Self> {
         let mut recorder = DiagnosticsRecorder::builder()
             .with_capacity(profile.diagnostics.capacity)
-            .with_history(profile.diagnostics.history);
+            .with_history(profile.diagnostics.history)
+            .with_retention(profile.diagnostics.retention());
         if let Some(dir) = &profile.diagnostics.dir {
             recorder = recorder.with_jsonl_dir(dir);
         }

@@ -337,3 +337,95 @@ fn manifest_errors_name_the_file_line_and_key() {
     let (_, _, err) = unifier_in(c.path(), &["tables"], None);
     assert!(err.contains("unifier.toml:28: dataset `bad`"), "{err}");
 }
+
+#[test]
+fn a_verified_order_is_remembered_until_a_file_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("sorted.csv");
+    std::fs::write(&csv, "k,v\n1,a\n2,b\n3,c\n").unwrap();
+    std::fs::write(
+        dir.path().join("unifier.toml"),
+        "[[datasets]]\nname = \"s\"\nkind = \"csv\"\nlocation = \"sorted.csv\"\nsort_order = [{ column = \"k\" }]\nsort_check = \"full\"\n",
+    )
+    .unwrap();
+    let tables = |dir: &Path| unifier_in(dir, &["tables"], None);
+    let (code, out, err) = tables(dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("sorted by k ASC NULLS LAST (verified)"),
+        "{out}"
+    );
+    assert!(dir.path().join(".unifier/sort-cache.json").is_file());
+
+    // Same size, same modification time: the remembered verification is used, so even
+    // an order broken this way goes unnoticed (the documented limit of the key) ...
+    let modified = std::fs::metadata(&csv).unwrap().modified().unwrap();
+    std::fs::write(&csv, "k,v\n3,a\n2,b\n1,c\n").unwrap();
+    std::fs::File::options()
+        .append(true)
+        .open(&csv)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let (code, out, _) = tables(dir.path());
+    assert_eq!(code, 0);
+    assert!(out.contains("(verified)"), "{out}");
+
+    // ... and a file that changed as files do (a new modification time) is read again.
+    std::fs::File::options()
+        .append(true)
+        .open(&csv)
+        .unwrap()
+        .set_modified(modified + std::time::Duration::from_secs(1))
+        .unwrap();
+    let (code, out, err) = tables(dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("s (listing): UNAVAILABLE"), "{out}");
+    assert!(err.contains("contradicted"), "{err}");
+}
+
+#[test]
+fn history_is_read_only_by_queries_of_diagnostics_and_kept_within_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("unifier.toml"),
+        "[diagnostics]\nretention_days = 30\n",
+    )
+    .unwrap();
+    let events = dir.path().join(".unifier/diagnostics");
+    std::fs::create_dir_all(&events).unwrap();
+    // A session file from 40 days ago, and one the history reader cannot read.
+    let old = events.join("events-old.jsonl");
+    std::fs::write(&old, "").unwrap();
+    std::fs::File::options()
+        .append(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400))
+        .unwrap();
+    std::fs::create_dir(events.join("events-broken.jsonl")).unwrap();
+
+    let (code, out, err) = unifier_in(
+        dir.path(),
+        &["query", "--format", "csv", "SELECT 1 AS one"],
+        None,
+    );
+    assert_eq!((code, out.as_str()), (0, "one\n1\n"), "{err}");
+    assert!(
+        !old.exists(),
+        "retention_days = 30 deletes a 40-day-old session file"
+    );
+
+    // Only a query of diagnostics.* reads history; the unreadable entry is counted.
+    let (code, out, err) = unifier_in(
+        dir.path(),
+        &[
+            "query",
+            "--format",
+            "csv",
+            "SELECT history_skipped FROM diagnostics.recorder",
+        ],
+        None,
+    );
+    assert_eq!((code, out.as_str()), (0, "history_skipped\n1\n"), "{err}");
+}

@@ -106,3 +106,90 @@ fn an_unwritable_dir_is_an_error_naming_it() {
         "{message}"
     );
 }
+
+#[test]
+fn history_is_read_when_first_asked_for_not_when_the_recorder_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = DiagnosticsRecorder::builder()
+        .with_jsonl_dir(dir.path())
+        .build()
+        .unwrap();
+    record_execute(&first, 1);
+    let first_file = first.jsonl_path().unwrap();
+    drop(first);
+
+    let second = DiagnosticsRecorder::builder()
+        .with_jsonl_dir(dir.path())
+        .build()
+        .unwrap();
+    record_execute(&second, 2);
+    second.flush().unwrap();
+    // Gone before anyone asked: a recorder that read history at start would still have it.
+    std::fs::remove_file(&first_file).unwrap();
+    let events = second.events(None);
+    assert_eq!(events.len(), 1, "{events:?}");
+    // Its own file is in the directory too, and is not read back twice.
+    assert_eq!(second.stats().history_loaded, 0);
+
+    // Asked for later, history goes before this session's events, within capacity.
+    let third = DiagnosticsRecorder::builder()
+        .with_jsonl_dir(dir.path())
+        .with_capacity(3)
+        .build()
+        .unwrap();
+    record_execute(&third, 3);
+    record_execute(&third, 4);
+    let events = third.events(None);
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0].session_id, second.session_id().into());
+    assert!(
+        events[1..]
+            .iter()
+            .all(|e| &*e.session_id == third.session_id())
+    );
+    assert_eq!(third.stats().history_loaded, 1);
+}
+
+#[test]
+fn retention_deletes_old_sessions_then_the_oldest_beyond_the_size() {
+    use std::time::{Duration, SystemTime};
+    use unifier_diagnostics::Retention;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for days_ago in [40u64, 20, 10, 0] {
+        let recorder = DiagnosticsRecorder::builder()
+            .with_jsonl_dir(dir.path())
+            .with_history(false)
+            .build()
+            .unwrap();
+        for rows in 0..10 {
+            record_execute(&recorder, rows);
+        }
+        recorder.flush().unwrap();
+        let path = recorder.jsonl_path().unwrap();
+        drop(recorder);
+        let when = SystemTime::now() - Duration::from_secs(days_ago * 86_400);
+        std::fs::File::options()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+        files.push(path);
+    }
+    let size = std::fs::metadata(&files[3]).unwrap().len();
+    let keep_two = Retention {
+        max_age: Some(Duration::from_secs(30 * 86_400)),
+        max_bytes: Some(2 * size + size / 2),
+    };
+    let recorder = DiagnosticsRecorder::builder()
+        .with_jsonl_dir(dir.path())
+        .with_retention(keep_two)
+        .build()
+        .unwrap();
+    // 40 days: too old; 20 days: the oldest left while over the size; then two fit.
+    let left: Vec<bool> = files.iter().map(|f| f.exists()).collect();
+    assert_eq!(left, [false, false, true, true]);
+    assert_eq!(recorder.stats().history_loaded, 20);
+}
