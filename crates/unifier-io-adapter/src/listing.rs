@@ -79,7 +79,7 @@ impl IoAdapter {
             .collect();
         check_partitions(name, &url, spec, &shown)?;
 
-        let format = make_format(spec)?;
+        let format = make_format(spec, &state)?;
         let file_schema = infer_schema(name, spec, &state, &store, format.as_ref(), &shown).await?;
         let columns = || {
             file_schema
@@ -424,7 +424,11 @@ fn check_partitions(
 }
 
 /// Options accepted per format.
-fn make_format(spec: &ListingSpec) -> Result<Arc<dyn FileFormat>> {
+/// The file format of `spec`. Parquet takes the session's parquet options (pruning,
+/// page index, filter pushdown and reordering, metadata): DataFusion's parquet scan
+/// reads the format object's own options, not the session's, so a default
+/// `ParquetFormat` would ignore `[scan]`.
+fn make_format(spec: &ListingSpec, state: &SessionState) -> Result<Arc<dyn FileFormat>> {
     let allowed: &[&str] = match spec.format {
         FileFormatKind::Csv => &["has_header", "delimiter"],
         _ => &[],
@@ -443,7 +447,9 @@ fn make_format(spec: &ListingSpec) -> Result<Arc<dyn FileFormat>> {
         }
     }
     Ok(match spec.format {
-        FileFormatKind::Parquet => Arc::new(ParquetFormat::default()),
+        FileFormatKind::Parquet => {
+            Arc::new(ParquetFormat::default().with_options(state.table_options().parquet.clone()))
+        }
         FileFormatKind::Csv => {
             let mut csv = CsvFormat::default().with_has_header(true);
             if let Some(v) = spec.options.get("has_header") {
@@ -483,6 +489,9 @@ async fn infer_schema(
 ) -> Result<SchemaRef> {
     let mut fields: Vec<Field> = Vec::new();
     let mut first_seen: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    // The files' schema metadata (kept by parquet with `skip_metadata = false`; the
+    // first file to give a key decides its value).
+    let mut metadata = std::collections::HashMap::new();
     for (shown, meta) in files.iter().filter(|(_, m)| m.size > 0) {
         let schema = format
             .infer_schema(state, store, std::slice::from_ref(meta))
@@ -493,6 +502,11 @@ async fn infer_schema(
                 format: spec.format.as_str().into(),
                 source: Box::new(source),
             })?;
+        for (key, value) in schema.metadata() {
+            metadata
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
         for field in schema.fields() {
             match first_seen.get(field.name()) {
                 Some((index, file)) => {
@@ -524,5 +538,5 @@ async fn infer_schema(
             extension: spec.extension().into(),
         });
     }
-    Ok(Arc::new(Schema::new(fields)))
+    Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
 }

@@ -3,6 +3,7 @@
 mod bad_input;
 mod catalog;
 mod delta;
+mod scan_settings;
 mod sort_order;
 
 use std::path::Path;
