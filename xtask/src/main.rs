@@ -5,11 +5,15 @@
 //! cargo xtask deps           layer edges and duplicate engine versions, from cargo metadata
 //! cargo xtask tidy           source-file hygiene
 //! cargo xtask test           the tests (nextest when installed, else cargo test) + doctests
-//! cargo xtask bench [NAME]   release benchmarks: policy, diagnostics, io, delta (all when no name)
+//! cargo xtask bench [NAME]   benchmarks: policy, diagnostics, io, delta (release examples),
+//!                            catalog (the debug binary's start), tpch; all when no name
+//! cargo xtask bench tpch [--sf 1] [--queries 1,3] [--runs 3]
+//!                            TPC-H vs raw DataFusion and DuckDB, answers checked
 //! cargo xtask interop        Delta tables written by unifier, read by python deltalake,
 //!                            DuckDB's delta extension and polars (a venv under the target dir)
 //! ```
 
+mod catalog_bench;
 mod deps;
 mod tidy;
 
@@ -27,11 +31,12 @@ fn main() -> Result<()> {
         ["deps"] => deps::run(&root),
         ["tidy"] => tidy::run(&root),
         ["test"] => test(&root),
+        ["bench", "tpch", options @ ..] => bench_tpch(&root, options),
         ["bench", which @ ..] => bench(&root, which),
         ["interop"] => interop(&root),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta]|interop>"
+                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|interop>"
             );
             std::process::exit(2);
         }
@@ -171,6 +176,42 @@ fn python_venv(root: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
+/// `bench tpch [--sf 1] [--queries 1,3,...] [--runs 3]`: q1–q22 through raw DataFusion,
+/// the facade and DuckDB (python, in the venv under the target dir; skipped with the
+/// reason when PyPI is unreachable) over tpchgen data kept under `target/bench/tpch`.
+fn bench_tpch(root: &Path, options: &[&str]) -> Result<()> {
+    let python = match python_venv(root) {
+        Ok(python) => Some(python.display().to_string()),
+        Err(error) => {
+            eprintln!("bench tpch: DuckDB skipped: {error:#}");
+            None
+        }
+    };
+    let env: Vec<(&str, &str)> = python
+        .as_deref()
+        .map(|p| ("UNIFIER_BENCH_PYTHON", p))
+        .into_iter()
+        .collect();
+    let bench = target_dir(root).join("bench");
+    let data = bench.join("tpch").display().to_string();
+    let out = bench.display().to_string();
+    let mut args = vec![
+        "run",
+        "--release",
+        "-p",
+        "unifier",
+        "--example",
+        "bench_tpch",
+        "--",
+        "--data",
+        &data,
+        "--out",
+        &out,
+    ];
+    args.extend_from_slice(options);
+    cargo_step(root, "bench tpch (bench_tpch)", &args, &env)
+}
+
 /// Writes tables with unifier, reads them with other engines, compares.
 fn interop(root: &Path) -> Result<()> {
     let python = python_venv(root).context("interop not run")?;
@@ -243,6 +284,9 @@ const BENCHES: &[(&str, &[(&str, &str)])] = &[
     ),
     ("io", &[("unifier", "bench_io")]),
     ("delta", &[("unifier", "bench_delta")]),
+    // Not an example: the debug binary, started as a user starts it.
+    ("catalog", &[]),
+    ("tpch", &[("unifier", "bench_tpch")]),
 ];
 
 fn bench(root: &Path, which: &[&str]) -> Result<()> {
@@ -255,6 +299,14 @@ fn bench(root: &Path, which: &[&str]) -> Result<()> {
                 names.join(", ")
             );
         };
+        if *name == "catalog" {
+            catalog_bench::run(root)?;
+            continue;
+        }
+        if *name == "tpch" {
+            bench_tpch(root, &[])?;
+            continue;
+        }
         let python = if *name == "delta" {
             match python_venv(root) {
                 Ok(python) => Some(python.display().to_string()),

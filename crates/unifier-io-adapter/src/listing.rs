@@ -503,9 +503,7 @@ async fn infer_schema(
                 source: Box::new(source),
             })?;
         for (key, value) in schema.metadata() {
-            metadata
-                .entry(key.clone())
-                .or_insert_with(|| value.clone());
+            metadata.entry(key.clone()).or_insert_with(|| value.clone());
         }
         for field in schema.fields() {
             match first_seen.get(field.name()) {

@@ -3,6 +3,8 @@
 mod compile;
 mod execute;
 mod same_ast;
+mod tpch;
+mod tpch_data;
 mod writes;
 
 use std::path::Path;
