@@ -367,6 +367,17 @@ impl Manifest {
     }
 }
 
+/// `--catalog FILE` (or the default manifest) opened: every dataset and view
+/// registered. On failure the error is printed and its exit code returned.
+pub(crate) async fn open_catalog(catalog: Option<&Path>) -> Result<(Manifest, Unifier), Exit> {
+    let manifest = Manifest::locate(catalog).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Usage
+    })?;
+    let unifier = manifest.open().await.map_err(|e| e.report())?;
+    Ok((manifest, unifier))
+}
+
 /// Why a catalog could not be opened, and the exit code that says so.
 #[derive(Debug)]
 pub(crate) struct OpenError {

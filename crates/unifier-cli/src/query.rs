@@ -7,7 +7,7 @@ use clap::Args;
 use unifier::{Compiled, Error, ExecutionResult, Params, Unifier};
 
 use crate::check::{Format, Outcome, read_sql, render};
-use crate::manifest::Manifest;
+use crate::manifest::open_catalog;
 use crate::output::{RowFormat, RowSink, render_rows};
 use crate::{Exit, print_out};
 
@@ -48,8 +48,7 @@ pub(crate) async fn open_and_compile(
     sql: Option<&str>,
     params: Params,
 ) -> Result<(Unifier, unifier::CompiledQuery), Exit> {
-    let manifest = Manifest::locate(catalog).map_err(|e| usage(&e))?;
-    let unifier = manifest.open().await.map_err(|e| e.report())?;
+    let (_, unifier) = open_catalog(catalog).await?;
     let sql = match read_sql(sql) {
         Ok(Ok(sql)) => sql,
         Ok(Err(utf8)) => {
@@ -151,7 +150,8 @@ pub(crate) fn runtime(error: &Error) -> Exit {
     Exit::Runtime
 }
 
-fn flush(unifier: &Unifier) {
+/// Writes the recorder's buffered lines to disk; a failure is a warning.
+pub(crate) fn flush(unifier: &Unifier) {
     if let Err(e) = unifier.recorder().flush() {
         eprintln!("warning: cannot persist diagnostics: {e}");
     }

@@ -19,9 +19,9 @@ use unifier::io::{DatasetKind, type_to_sql};
 use unifier::{Params, Unifier};
 
 use crate::diagnostics::render_events;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, open_catalog};
 use crate::output::RowFormat;
-use crate::query::{Target, compile_reported, run_compiled, usage};
+use crate::query::{Target, compile_reported, run_compiled};
 use crate::tables::dataset_line;
 use crate::{Exit, print_out};
 
@@ -337,13 +337,9 @@ fn history_path(manifest: &Manifest) -> Option<PathBuf> {
 }
 
 pub(crate) async fn run(catalog: Option<&Path>, args: ShellArgs) -> Exit {
-    let manifest = match Manifest::locate(catalog) {
-        Ok(m) => m,
-        Err(e) => return usage(&e),
-    };
-    let unifier = match manifest.open().await {
-        Ok(u) => u,
-        Err(e) => return e.report(),
+    let (manifest, unifier) = match open_catalog(catalog).await {
+        Ok(opened) => opened,
+        Err(exit) => return exit,
     };
     let interactive = std::io::stdin().is_terminal();
     let mut lines = if interactive {

@@ -5,7 +5,7 @@ use std::path::Path;
 use clap::{Args, ValueEnum};
 use unifier::io::{DatasetKind, TableProviderMetadata};
 
-use crate::manifest::Manifest;
+use crate::manifest::open_catalog;
 use crate::{Exit, print_out};
 
 /// Output formats of `tables`.
@@ -28,16 +28,9 @@ pub(crate) struct TablesArgs {
 }
 
 pub(crate) async fn run(catalog: Option<&Path>, args: TablesArgs) -> Exit {
-    let manifest = match Manifest::locate(catalog) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
-    };
-    let unifier = match manifest.open().await {
-        Ok(u) => u,
-        Err(e) => return e.report(),
+    let (_, unifier) = match open_catalog(catalog).await {
+        Ok(opened) => opened,
+        Err(exit) => return exit,
     };
     let datasets: Vec<TableProviderMetadata> = unifier
         .io()

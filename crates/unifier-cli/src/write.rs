@@ -17,9 +17,9 @@ use unifier::io::{CdfCursor, FileFormatKind, ListingSpec};
 use unifier::write::{WriteMode, WriteRequest, WriteSource, WriteSummary, WriteTarget};
 use unifier::{Error, ExecutionResult, Params, Unifier};
 
-use crate::manifest::Manifest;
+use crate::manifest::open_catalog;
 use crate::output::{RowFormat, render_rows};
-use crate::query::{open_and_compile, runtime, usage};
+use crate::query::{flush, open_and_compile, runtime, usage};
 use crate::{Exit, print_out};
 
 #[derive(Debug, Args)]
@@ -133,8 +133,7 @@ async fn source(
     args: &WriteArgs,
 ) -> Result<(Unifier, SendableRecordBatchStream), Exit> {
     if let Some(file) = &args.file {
-        let manifest = Manifest::locate(catalog).map_err(|e| usage(&e))?;
-        let unifier = manifest.open().await.map_err(|e| e.report())?;
+        let (_, unifier) = open_catalog(catalog).await?;
         let Some(format) = format_of(file) else {
             return Err(usage(&format!(
                 "cannot tell the format of `{}` from its extension: use .parquet, .csv, .json, .ndjson, .avro or .arrow",
@@ -257,20 +256,10 @@ pub(crate) async fn write(catalog: Option<&Path>, args: WriteArgs) -> Exit {
     }
 }
 
-fn flush(unifier: &Unifier) {
-    if let Err(e) = unifier.recorder().flush() {
-        eprintln!("warning: cannot persist diagnostics: {e}");
-    }
-}
-
 pub(crate) async fn changes(catalog: Option<&Path>, args: ChangesArgs) -> Exit {
-    let manifest = match Manifest::locate(catalog) {
-        Ok(m) => m,
-        Err(e) => return usage(&e),
-    };
-    let unifier = match manifest.open().await {
-        Ok(u) => u,
-        Err(e) => return e.report(),
+    let (manifest, unifier) = match open_catalog(catalog).await {
+        Ok(opened) => opened,
+        Err(exit) => return exit,
     };
     let Some(table) = unifier.io().dataset(&args.name) else {
         return usage(&format!(
