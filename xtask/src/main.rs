@@ -9,6 +9,8 @@
 //!                            catalog (the debug binary's start), tpch; all when no name
 //! cargo xtask bench tpch [--sf 1] [--queries 1,3] [--runs 3]
 //!                            TPC-H vs raw DataFusion and DuckDB, answers checked
+//! cargo xtask release        the release `unifier` binary, built with the benchmarks' examples
+//!                            in one invocation (one DataFusion build serves both)
 //! cargo xtask interop        Delta tables written by unifier, read by python deltalake,
 //!                            DuckDB's delta extension and polars (a venv under the target dir)
 //! ```
@@ -34,9 +36,12 @@ fn main() -> Result<()> {
         ["bench", "tpch", options @ ..] => bench_tpch(&root, options),
         ["bench", which @ ..] => bench(&root, which),
         ["interop"] => interop(&root),
+        ["release"] => release(&root).map(|dir| {
+            println!("{}", dir.join("unifier").display());
+        }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|interop>"
+                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop>"
             );
             std::process::exit(2);
         }
@@ -292,6 +297,9 @@ const BENCHES: &[(&str, &[(&str, &str)])] = &[
 fn bench(root: &Path, which: &[&str]) -> Result<()> {
     let names: Vec<&str> = BENCHES.iter().map(|(name, _)| *name).collect();
     let which = if which.is_empty() { &names[..] } else { which };
+    if which.iter().any(|name| *name != "catalog") {
+        release(root)?;
+    }
     for name in which {
         let Some((_, runs)) = BENCHES.iter().find(|(n, _)| n == name) else {
             bail!(
@@ -323,9 +331,14 @@ fn bench(root: &Path, which: &[&str]) -> Result<()> {
             .map(|p| ("UNIFIER_BENCH_PYTHON", p))
             .into_iter()
             .collect();
-        for (package, example) in *runs {
-            let args = ["run", "--release", "-p", package, "--example", example];
-            cargo_step(root, &format!("bench {name} ({example})"), &args, &env)?;
+        for (_, example) in *runs {
+            run_example(
+                root,
+                &format!("bench {name} ({example})"),
+                example,
+                &[],
+                &env,
+            )?;
         }
     }
     Ok(())

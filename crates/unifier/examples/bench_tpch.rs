@@ -31,6 +31,11 @@ struct Args {
     sf: f64,
     queries: Vec<u32>,
     runs: usize,
+    /// Exploration only: `[scan]` fields for the facade (`--scan pushdown_filters=true`).
+    scan: Vec<String>,
+    /// Exploration only: DataFusion options set on the facade's session after it is made
+    /// (`--set datafusion.optimizer.prefer_hash_join=false`).
+    set: Vec<(String, String)>,
 }
 
 fn args() -> Result<Args, Error> {
@@ -40,6 +45,8 @@ fn args() -> Result<Args, Error> {
         sf: 1.0,
         queries: (1..=22).collect(),
         runs: 3,
+        scan: Vec::new(),
+        set: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,6 +56,11 @@ fn args() -> Result<Args, Error> {
             "--out" => args.out = value.into(),
             "--sf" => args.sf = value.parse()?,
             "--runs" => args.runs = value.parse::<usize>()?.max(1),
+            "--scan" => args.scan.push(value),
+            "--set" => {
+                let (k, v) = value.split_once('=').ok_or("--set KEY=VALUE")?;
+                args.set.push((k.to_owned(), v.to_owned()));
+            }
             "--queries" => {
                 args.queries = value
                     .split(',')
@@ -72,8 +84,28 @@ async fn raw_context(dir: &Path) -> Result<SessionContext, Error> {
     Ok(ctx)
 }
 
-async fn unifier(dir: &Path) -> Result<Unifier, Error> {
-    let unifier = Unifier::new(UnifierProfile::default())?;
+async fn unifier(dir: &Path, scan: &[String], set: &[(String, String)]) -> Result<Unifier, Error> {
+    let mut profile = UnifierProfile::default();
+    if !scan.is_empty() {
+        let mut fields = serde_json::Map::new();
+        for pair in scan {
+            let (k, v) = pair.split_once('=').ok_or("--scan FIELD=VALUE")?;
+            let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.into()));
+            fields.insert(k.to_owned(), value);
+        }
+        profile.scan = serde_json::from_value(Value::Object(fields))?;
+    }
+    let unifier = Unifier::new(profile)?;
+    for (key, value) in set {
+        unifier
+            .io()
+            .session()
+            .state_ref()
+            .write()
+            .config_mut()
+            .options_mut()
+            .set(key, value)?;
+    }
     for table in TABLES {
         let path = dir.join(format!("{table}.parquet")).display().to_string();
         unifier
@@ -144,7 +176,13 @@ async fn main() -> Result<(), Error> {
         }
     };
     let raw = raw_context(&dir).await?;
-    let governed = unifier(&dir).await?;
+    let governed = unifier(&dir, &args.scan, &args.set).await?;
+    if !args.scan.is_empty() || !args.set.is_empty() {
+        eprintln!(
+            "facade settings changed for exploration: {:?} {:?}",
+            args.scan, args.set
+        );
+    }
 
     let mut rows = Vec::new();
     let mut wrong = Vec::new();
