@@ -270,22 +270,31 @@ impl DiagnosticsRecorder {
             detail,
         };
         trace(&event);
-        if let Some(sink) = &self.inner.sink {
+        // Under the buffer lock: the id and the push (buffer order is id order). The JSON
+        // line is made and written after it is released, so serialisation and file IO
+        // never hold up other threads' recording; the file may hold lines slightly out
+        // of id order, which history reading sorts.
+        let (id, to_write) = {
             let mut buffer = lock(&self.inner.buffer);
             event.event_id = buffer.next_event;
             buffer.next_event += 1;
-            // Write while holding the buffer lock so the file is in event-id order.
-            if let Err(error) = lock(sink).write(&event) {
+            let to_write = self.inner.sink.is_some().then(|| event.clone());
+            (self.push(&mut buffer, event), to_write)
+        };
+        if let (Some(sink), Some(event)) = (&self.inner.sink, to_write) {
+            let written = match serde_json::to_vec(&event) {
+                Ok(line) => lock(sink).write_line(&line),
+                Err(e) => Err(Error::Io {
+                    path: lock(sink).path().to_owned(),
+                    source: e.into(),
+                }),
+            };
+            if let Err(error) = written {
                 self.inner.sink_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%error, "diagnostics sink write failed");
             }
-            self.push(&mut buffer, event)
-        } else {
-            let mut buffer = lock(&self.inner.buffer);
-            event.event_id = buffer.next_event;
-            buffer.next_event += 1;
-            self.push(&mut buffer, event)
         }
+        id
     }
 
     fn push(&self, buffer: &mut Buffer, event: Event) -> u64 {

@@ -42,12 +42,13 @@ impl JsonlSink {
         &self.path
     }
 
-    pub(crate) fn write(&mut self, event: &Event) -> Result<()> {
+    /// Appends one serialised event and its newline.
+    pub(crate) fn write_line(&mut self, line: &[u8]) -> Result<()> {
         let io = |source| Error::Io {
             path: self.path.clone(),
             source,
         };
-        serde_json::to_writer(&mut self.writer, event).map_err(|e| io(e.into()))?;
+        self.writer.write_all(line).map_err(io)?;
         self.writer.write_all(b"\n").map_err(io)
     }
 
