@@ -71,8 +71,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         full.as_secs_f64() * 1e6
     );
     println!(
-        "  ratio     {ratio:.2} (target <= 1.50) {}",
-        if ratio <= 1.5 { "ok" } else { "OVER TARGET" }
+        "  ratio     {ratio:.2} (target <= 1.25) {}",
+        if ratio <= 1.25 { "ok" } else { "OVER TARGET" }
     );
     Ok(())
 }

@@ -290,7 +290,12 @@ pub(crate) fn ast_fingerprint(canonical_sql: &str, dialect: SqlDialect) -> Strin
                     '[' if brackets_quote => quote = Some(']'),
                     _ => {}
                 }
-                normalized.extend(c.to_lowercase());
+                if c.is_ascii() {
+                    // The common case, without `to_lowercase`'s iterator.
+                    normalized.push(c.to_ascii_lowercase());
+                } else {
+                    normalized.extend(c.to_lowercase());
+                }
             }
         }
     }

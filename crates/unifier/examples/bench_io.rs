@@ -7,7 +7,8 @@
 //! 3. The facade vs a raw DataFusion `SessionContext` on the same files: `SELECT 1`
 //!    x 10,000 and TPC-H Q1 over generated `lineitem`.
 //!
-//! Prints baseline, unifier and their ratio for each; medians of a few rounds.
+//! Prints baseline, unifier and their ratio for each; medians of a few rounds. Arguments
+//! pick sections: `sorted`, `pruning`, `overhead` (default: all).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -388,11 +389,22 @@ fn main() -> Res<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Sections by name (`sorted`, `pruning`, `overhead`; all without arguments), so one
+    // can be profiled alone: `perf record -g .../bench_io overhead`.
+    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
     let outcome = runtime.block_on(async {
         println!("bench io (release; data generated in {})", dir.display());
-        bench_sorted(&dir).await?;
-        bench_pruning(&dir).await?;
-        bench_overhead(&dir, &root).await
+        if run("sorted") {
+            bench_sorted(&dir).await?;
+        }
+        if run("pruning") {
+            bench_pruning(&dir).await?;
+        }
+        if run("overhead") {
+            bench_overhead(&dir, &root).await?;
+        }
+        Ok(())
     });
     std::fs::remove_dir_all(&dir).ok();
     outcome
