@@ -185,18 +185,8 @@ fn python_venv(root: &Path) -> Result<PathBuf> {
 /// the facade and DuckDB (python, in the venv under the target dir; skipped with the
 /// reason when PyPI is unreachable) over tpchgen data kept under `target/bench/tpch`.
 fn bench_tpch(root: &Path, options: &[&str]) -> Result<()> {
-    let python = match python_venv(root) {
-        Ok(python) => Some(python.display().to_string()),
-        Err(error) => {
-            eprintln!("bench tpch: DuckDB skipped: {error:#}");
-            None
-        }
-    };
-    let env: Vec<(&str, &str)> = python
-        .as_deref()
-        .map(|p| ("UNIFIER_BENCH_PYTHON", p))
-        .into_iter()
-        .collect();
+    let python = bench_python(root, "bench tpch: DuckDB skipped");
+    let env = python_env(python.as_deref());
     let bench = target_dir(root).join("bench");
     let data = bench.join("tpch").display().to_string();
     let out = bench.display().to_string();
@@ -231,6 +221,25 @@ const RELEASE_BUILD: &[&str] = &[
     "--bins",
     "--examples",
 ];
+
+/// The venv's python for a benchmark's comparison, or `None` with `skipped: why` printed.
+fn bench_python(root: &Path, skipped: &str) -> Option<String> {
+    match python_venv(root) {
+        Ok(python) => Some(python.display().to_string()),
+        Err(error) => {
+            eprintln!("{skipped}: {error:#}");
+            None
+        }
+    }
+}
+
+/// The environment that hands a benchmark example its python.
+fn python_env(python: Option<&str>) -> Vec<(&'static str, &str)> {
+    python
+        .map(|p| ("UNIFIER_BENCH_PYTHON", p))
+        .into_iter()
+        .collect()
+}
 
 /// Runs [`RELEASE_BUILD`]; returns the release directory.
 fn release(root: &Path) -> Result<PathBuf> {
@@ -363,22 +372,10 @@ fn bench(root: &Path, which: &[&str]) -> Result<()> {
             bench_tpch(root, &[])?;
             continue;
         }
-        let python = if *name == "delta" {
-            match python_venv(root) {
-                Ok(python) => Some(python.display().to_string()),
-                Err(error) => {
-                    eprintln!("bench delta: python write_deltalake skipped: {error:#}");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        let env: Vec<(&str, &str)> = python
-            .as_deref()
-            .map(|p| ("UNIFIER_BENCH_PYTHON", p))
-            .into_iter()
-            .collect();
+        let python = (*name == "delta")
+            .then(|| bench_python(root, "bench delta: python write_deltalake skipped"))
+            .flatten();
+        let env = python_env(python.as_deref());
         for (_, example) in *runs {
             run_example(
                 root,
