@@ -40,6 +40,80 @@ impl RowFormat {
 pub(crate) const PARQUET_NEEDS_FILE: &str =
     "parquet is binary: write it to a file with --output FILE.parquet";
 
+/// Why rows could not be written out.
+#[derive(Debug)]
+pub(crate) struct WriteFailed {
+    /// What to print.
+    pub(crate) message: String,
+}
+
+impl WriteFailed {
+    /// A failure with this message.
+    pub(crate) fn other(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    fn of(error: &dyn std::fmt::Display) -> Self {
+        Self::other(format!("cannot write the result: {error}"))
+    }
+}
+
+/// A writer that notes when its reader went away (a closed pipe, `| head`): the
+/// format writers above it (arrow's csv writer among them) keep only the error's text,
+/// so the kind is caught here, where the `io::Error` still has it.
+pub(crate) struct PipeWatch<W> {
+    inner: W,
+    gone: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<W: std::io::Write> PipeWatch<W> {
+    /// Watches `inner`; `gone` turns true on its first broken-pipe error.
+    pub(crate) fn new(inner: W, gone: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Self { inner, gone }
+    }
+
+    fn note<T>(&self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.gone.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for PipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf);
+        self.note(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = self.inner.flush();
+        self.note(flushed)
+    }
+}
+
+impl From<arrow::error::ArrowError> for WriteFailed {
+    fn from(error: arrow::error::ArrowError) -> Self {
+        Self::of(&error)
+    }
+}
+
+impl From<std::io::Error> for WriteFailed {
+    fn from(error: std::io::Error) -> Self {
+        Self::of(&error)
+    }
+}
+
+impl From<parquet::errors::ParquetError> for WriteFailed {
+    fn from(error: parquet::errors::ParquetError) -> Self {
+        Self::of(&error)
+    }
+}
+
 /// Renders `batches` (of `schema`) in `format`.
 pub(crate) fn render_rows(
     schema: &SchemaRef,
@@ -108,12 +182,13 @@ pub(crate) enum RowSink<W: std::io::Write + Send> {
 
 impl<W: std::io::Write + Send> RowSink<W> {
     /// A sink writing `format` to `out`; `schema` is the rows'.
-    pub(crate) fn new(out: W, format: RowFormat, schema: &SchemaRef) -> Result<Self, String> {
+    pub(crate) fn new(out: W, format: RowFormat, schema: &SchemaRef) -> Result<Self, WriteFailed> {
         Ok(match format {
-            RowFormat::Parquet => RowSink::Parquet(Box::new(
-                parquet::arrow::ArrowWriter::try_new(out, schema.clone(), None)
-                    .map_err(|e| format!("cannot write parquet: {e}"))?,
-            )),
+            RowFormat::Parquet => RowSink::Parquet(Box::new(parquet::arrow::ArrowWriter::try_new(
+                out,
+                schema.clone(),
+                None,
+            )?)),
             RowFormat::Csv => RowSink::Csv(
                 Box::new(
                     arrow::csv::WriterBuilder::new()
@@ -129,64 +204,53 @@ impl<W: std::io::Write + Send> RowSink<W> {
     }
 
     /// Writes (or keeps) one batch.
-    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
-        let arrow = |e: arrow::error::ArrowError| format!("cannot write the result: {e}");
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), WriteFailed> {
         match self {
             RowSink::Csv(w, any) => {
                 *any = true;
-                w.write(batch).map_err(arrow)
+                w.write(batch)?;
             }
             RowSink::Json(w, any) => {
                 *any |= batch.num_rows() > 0;
-                w.write(batch).map_err(arrow)
+                w.write(batch)?;
             }
-            RowSink::Ndjson(w) => w.write(batch).map_err(arrow),
-            RowSink::Table(_, batches) => {
-                batches.push(batch.clone());
-                Ok(())
-            }
-            RowSink::Parquet(w) => w
-                .write(batch)
-                .map_err(|e| format!("cannot write the result: {e}")),
+            RowSink::Ndjson(w) => w.write(batch)?,
+            RowSink::Table(_, batches) => batches.push(batch.clone()),
+            RowSink::Parquet(w) => w.write(batch)?,
         }
+        Ok(())
     }
 
     /// Ends the output (`schema` for the header of an empty csv or table).
-    pub(crate) fn finish(self, schema: &SchemaRef) -> Result<(), String> {
-        let arrow = |e: arrow::error::ArrowError| format!("cannot write the result: {e}");
-        let io = |e: std::io::Error| format!("cannot write the result: {e}");
+    pub(crate) fn finish(self, schema: &SchemaRef) -> Result<(), WriteFailed> {
         match self {
             RowSink::Csv(mut w, any) => {
                 if !any {
-                    w.write(&RecordBatch::new_empty(schema.clone()))
-                        .map_err(arrow)?;
+                    w.write(&RecordBatch::new_empty(schema.clone()))?;
                 }
-                w.into_inner().flush().map_err(io)
+                w.into_inner().flush()?;
             }
             RowSink::Json(mut w, any) => {
-                w.finish().map_err(arrow)?;
+                w.finish()?;
                 let mut out = w.into_inner();
                 if !any {
-                    out.write_all(b"[]").map_err(io)?;
+                    out.write_all(b"[]")?;
                 }
-                out.write_all(b"\n").map_err(io)?;
-                out.flush().map_err(io)
+                out.write_all(b"\n")?;
+                out.flush()?;
             }
             RowSink::Ndjson(mut w) => {
-                w.finish().map_err(arrow)?;
-                w.into_inner().flush().map_err(io)
+                w.finish()?;
+                w.into_inner().flush()?;
             }
             RowSink::Table(mut out, batches) => {
-                let text = render_rows(schema, &batches, RowFormat::Table)?;
-                out.write_all(text.as_bytes()).map_err(io)?;
-                out.flush().map_err(io)
+                let text =
+                    render_rows(schema, &batches, RowFormat::Table).map_err(WriteFailed::other)?;
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
             }
-            RowSink::Parquet(w) => {
-                let mut out = w
-                    .into_inner()
-                    .map_err(|e| format!("cannot write the result: {e}"))?;
-                out.flush().map_err(io)
-            }
+            RowSink::Parquet(w) => w.into_inner()?.flush()?,
         }
+        Ok(())
     }
 }

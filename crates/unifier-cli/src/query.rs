@@ -8,7 +8,7 @@ use unifier::{Compiled, Error, ExecutionResult, Params, Unifier};
 
 use crate::check::{Format, Outcome, read_sql, render};
 use crate::manifest::open_catalog;
-use crate::output::{RowFormat, RowSink, render_rows};
+use crate::output::{PipeWatch, RowFormat, RowSink, WriteFailed, render_rows};
 use crate::{Exit, print_out};
 
 #[derive(Debug, Args)]
@@ -266,8 +266,15 @@ async fn stream_rows(
     target: &Target,
 ) -> Exit {
     use futures::StreamExt;
+    let reader_gone = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (out, partial): (Box<dyn std::io::Write + Send>, Option<PathBuf>) = match target {
-        Target::Stdout => (Box::new(std::io::BufWriter::new(std::io::stdout())), None),
+        Target::Stdout => (
+            Box::new(std::io::BufWriter::new(PipeWatch::new(
+                std::io::stdout(),
+                reader_gone.clone(),
+            ))),
+            None,
+        ),
         Target::File(path) => {
             let partial = partial_path(path);
             match std::fs::File::create(&partial) {
@@ -282,7 +289,7 @@ async fn stream_rows(
     let mut sink = match RowSink::new(out, format, &schema) {
         Ok(sink) => sink,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.message);
             return Exit::Runtime;
         }
     };
@@ -293,18 +300,23 @@ async fn stream_rows(
             let Some(batch) = stream.next().await else {
                 break;
             };
-            let batch = batch.map_err(|e| unifier::diagnostics::error_chain(&e))?;
+            let batch =
+                batch.map_err(|e| WriteFailed::other(unifier::diagnostics::error_chain(&e)))?;
             let take = batch.num_rows().min(left);
             left -= take;
             rows += take as u64;
             sink.write(&batch.slice(0, take))?;
         }
-        Ok::<_, String>(())
+        Ok::<_, WriteFailed>(())
     };
     let copied = match unifier.profile().runtime.query_timeout_ms {
         Some(ms) => tokio::time::timeout(std::time::Duration::from_millis(ms), copy)
             .await
-            .unwrap_or_else(|_| Err(format!("query cancelled after the {ms} ms timeout"))),
+            .unwrap_or_else(|_| {
+                Err(WriteFailed::other(format!(
+                    "query cancelled after the {ms} ms timeout"
+                )))
+            }),
         None => copy.await,
     };
     let finished = copied.and_then(|()| sink.finish(&schema));
@@ -329,11 +341,11 @@ async fn stream_rows(
             if let Some(partial) = partial {
                 let _ = std::fs::remove_file(partial);
             }
-            if is_broken_pipe(&e) {
+            if reader_gone.load(std::sync::atomic::Ordering::Relaxed) {
                 // The reader went away (`| head`): nothing more to say.
                 return Exit::Ok;
             }
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.message);
             Exit::Runtime
         }
     }
@@ -345,11 +357,6 @@ fn partial_path(path: &Path) -> PathBuf {
         .file_name()
         .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
     path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
-}
-
-/// Whether an output error is a closed pipe.
-fn is_broken_pipe(message: &str) -> bool {
-    message.contains("Broken pipe")
 }
 
 pub(crate) async fn explain(catalog: Option<&Path>, args: ExplainArgs) -> Exit {
