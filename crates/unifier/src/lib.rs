@@ -31,6 +31,7 @@ mod execute;
 mod explain;
 mod metrics;
 mod params;
+pub mod physical;
 mod prepared;
 mod profile;
 mod result;

@@ -32,6 +32,12 @@ pub struct RuntimeProfile {
     pub query_timeout_ms: Option<u64>,
     /// What a contradicted or unprovable declared sort order does at registration.
     pub sort_policy: SortPolicy,
+    /// Replace the merge of sorted partitions whose key ranges are disjoint (proved by
+    /// statistics) with their concatenation in key order ([`crate::physical::OrderedConcat`]).
+    pub ordered_concat: bool,
+    /// Evaluate a hash join's key filter while decoding the probe side's parquet files
+    /// ([`crate::physical::DecodeJoinFilters`]).
+    pub decode_join_filters: bool,
 }
 
 impl Default for RuntimeProfile {
@@ -41,6 +47,8 @@ impl Default for RuntimeProfile {
             memory_limit_mb: None,
             query_timeout_ms: None,
             sort_policy: SortPolicy::Strict,
+            ordered_concat: true,
+            decode_join_filters: true,
         }
     }
 }

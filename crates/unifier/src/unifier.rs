@@ -6,6 +6,7 @@ use std::sync::Arc;
 use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use unifier_diagnostics::DiagnosticsRecorder;
 use unifier_io_adapter::{
@@ -16,6 +17,7 @@ use unifier_policy::{Policy, StatementClass};
 use crate::error::{Error, Result};
 use crate::execute::denial_text;
 use crate::params::Params;
+use crate::physical::{DecodeJoinFilters, OrderedConcat};
 use crate::prepared::PreparedPlans;
 use crate::profile::UnifierProfile;
 use crate::result::Compiled;
@@ -67,7 +69,17 @@ impl Unifier {
         // Planning errors then carry the span of the SQL they are about
         // (`DataFusionError::diagnostic`), so callers can point at it.
         config.options_mut().sql_parser.collect_spans = true;
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let mut state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime)
+            .with_default_features();
+        if profile.runtime.ordered_concat {
+            state = state.with_physical_optimizer_rule(Arc::new(OrderedConcat));
+        }
+        if profile.runtime.decode_join_filters {
+            state = state.with_physical_optimizer_rule(Arc::new(DecodeJoinFilters));
+        }
+        let ctx = SessionContext::new_with_state(state.build());
         let io = IoAdapter::new(ctx, profile.scan, recorder)?;
         Ok(Self {
             policy: Arc::new(policy),

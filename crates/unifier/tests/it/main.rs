@@ -2,6 +2,7 @@
 
 mod compile;
 mod execute;
+mod physical;
 mod same_ast;
 mod tpch;
 mod tpch_data;
