@@ -48,9 +48,15 @@ fn main() -> Result<()> {
     }
 }
 
-/// The workspace root: the parent of this crate's manifest directory.
+/// The workspace root: the parent of this crate's manifest directory, as `cargo run`
+/// reports it at run time. Not the compile-time path: clones sharing one target directory
+/// share the xtask binary (cargo does not rebuild it for a new checkout path), so a
+/// compile-time path can name another clone, or one since deleted.
 pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask lives in the workspace root")
         .to_path_buf()
