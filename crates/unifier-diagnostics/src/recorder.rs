@@ -190,6 +190,11 @@ impl Default for DiagnosticsRecorder {
     }
 }
 
+thread_local! {
+    /// The JSON line being made on this thread.
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves the buffer consistent (every push is one
     // VecDeque operation), so keep recording.
@@ -282,13 +287,17 @@ impl DiagnosticsRecorder {
             (self.push(&mut buffer, event), to_write)
         };
         if let (Some(sink), Some(event)) = (&self.inner.sink, to_write) {
-            let written = match serde_json::to_vec(&event) {
-                Ok(line) => lock(sink).write_line(&line),
-                Err(e) => Err(Error::Io {
-                    path: lock(sink).path().to_owned(),
-                    source: e.into(),
-                }),
-            };
+            // One reused buffer per thread: no allocation per line.
+            let written = LINE.with_borrow_mut(|line| {
+                line.clear();
+                match serde_json::to_writer(&mut *line, &event) {
+                    Ok(()) => lock(sink).write_line(line),
+                    Err(e) => Err(Error::Io {
+                        path: lock(sink).path().to_owned(),
+                        source: e.into(),
+                    }),
+                }
+            });
             if let Err(error) = written {
                 self.inner.sink_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%error, "diagnostics sink write failed");

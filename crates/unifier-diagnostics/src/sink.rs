@@ -11,6 +11,9 @@ use crate::event::Event;
 const EXTENSION: &str = "jsonl";
 
 /// Appends events as JSON lines to `<dir>/events-<session>.jsonl`.
+/// Bytes of JSON lines gathered before one `write` call.
+const WRITE_BUFFER: usize = 256 * 1024;
+
 #[derive(Debug)]
 pub(crate) struct JsonlSink {
     path: PathBuf,
@@ -34,7 +37,8 @@ impl JsonlSink {
             })?;
         Ok(Self {
             path,
-            writer: BufWriter::new(file),
+            // Large enough that a burst of events costs few write calls.
+            writer: BufWriter::with_capacity(WRITE_BUFFER, file),
         })
     }
 
