@@ -23,7 +23,9 @@ use unifier::{Compiled, ExecutionResult, Params, Unifier, UnifierProfile};
 #[path = "../tests/it/tpch_data.rs"]
 mod tpch_data;
 
-use tpch_data::{Error, TABLES, answers_match, cells, generate, json_cells, query_text};
+use tpch_data::{
+    Error, TABLES, answers_match, cells, generate, json_cells, manifest_dir, query_text,
+};
 
 struct Args {
     data: PathBuf,
@@ -137,8 +139,8 @@ async fn run_unifier(unifier: &Unifier, sql: &str) -> Result<Vec<RecordBatch>, E
 fn duckdb(dir: &Path, queries: &[u32], runs: usize, out: &Path) -> Result<Value, String> {
     let python = std::env::var("UNIFIER_BENCH_PYTHON")
         .map_err(|_| "UNIFIER_BENCH_PYTHON is not set (cargo xtask bench tpch sets it)")?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../xtask/bench/tpch_duckdb.py");
-    let queries_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/tpch/queries");
+    let script = manifest_dir().join("../../xtask/bench/tpch_duckdb.py");
+    let queries_dir = manifest_dir().join("../../testdata/tpch/queries");
     let list: Vec<String> = queries.iter().map(u32::to_string).collect();
     let json = out.join("tpch-duckdb.json");
     let status = std::process::Command::new(&python)

@@ -37,8 +37,8 @@ use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMerge
 use datafusion::physical_plan::statistics::{StatisticsArgs, StatisticsContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ReplaceChildrenOptions, ExecutionPlan, ExecutionPlanProperties, PlanProperties,
-    SendableRecordBatchStream,
+    ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties,
+    PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream,
 };
 use futures::StreamExt;
 use tokio::sync::{Notify, mpsc};
@@ -180,8 +180,16 @@ fn files_range(
         range = Some(match range {
             None => (min, max),
             Some((lo, hi)) => (
-                if min.partial_cmp(&lo)? == Ordering::Less { min } else { lo },
-                if max.partial_cmp(&hi)? == Ordering::Greater { max } else { hi },
+                if min.partial_cmp(&lo)? == Ordering::Less {
+                    min
+                } else {
+                    lo
+                },
+                if max.partial_cmp(&hi)? == Ordering::Greater {
+                    max
+                } else {
+                    hi
+                },
             ),
         });
     }
@@ -416,7 +424,10 @@ impl ExecutionPlan for OrderedConcatExec {
                 }
             }
         });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema(), stream)))
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema(),
+            stream,
+        )))
     }
 
     fn metrics(&self) -> Option<MetricsSet> {
@@ -445,11 +456,11 @@ struct Shared {
     freed: Notify,
 }
 
+/// A partition's batches with the bytes each one reserved.
+type Batches = mpsc::UnboundedReceiver<Result<(RecordBatch, usize)>>;
+
 struct ConsumeState {
-    receivers: Vec<(
-        mpsc::UnboundedReceiver<Result<(RecordBatch, usize)>>,
-        Arc<MemoryReservation>,
-    )>,
+    receivers: Vec<(Batches, Arc<MemoryReservation>)>,
     position: usize,
     shared: Arc<Shared>,
     _tasks: Vec<SpawnedTask<()>>,
@@ -530,7 +541,9 @@ impl PhysicalOptimizerRule for DecodeJoinFilters {
             let mut config = scan.clone();
             config.file_source = Arc::new(parquet.clone().with_pushdown_filters(true));
             let replaced = exec.clone().with_data_source(Arc::new(config));
-            Ok(Transformed::yes(Arc::new(replaced) as Arc<dyn ExecutionPlan>))
+            Ok(Transformed::yes(
+                Arc::new(replaced) as Arc<dyn ExecutionPlan>
+            ))
         })
         .data()
     }

@@ -23,8 +23,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// `id INT, name STRING`; version 0 empty, version 2 one row) declared as `t`, and `t_v0` pinned at version 0.
 fn catalog() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/delta/simple_table_with_cdc");
+    let fixture = crate::manifest_dir().join("../../testdata/delta/simple_table_with_cdc");
     copy_dir(&fixture, &dir.path().join("t"));
     std::fs::write(
         dir.path().join("unifier.toml"),

@@ -9,9 +9,17 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// This crate's directory as the test runner reports it when the test runs: a test binary
+/// can have been built in another clone sharing the target directory (cargo reuses it),
+/// and the compile-time path would name that clone.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 /// Runs `unifier` with `args` and `stdin`; returns (exit code, stdout, stderr).
 fn unifier(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
-    unifier_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, stdin)
+    unifier_in(&manifest_dir(), args, stdin)
 }
 
 /// Runs `unifier` in `dir`.
@@ -42,7 +50,8 @@ fn unifier_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> (i32, String, 
 /// The snapshot settings, defined once: fingerprints and temp paths are redacted.
 fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    let crate_dir: String = env!("CARGO_MANIFEST_DIR")
+    let crate_dir: String = manifest_dir()
+        .to_string_lossy()
         .chars()
         .flat_map(|c| {
             let escape = !(c.is_alphanumeric() || c == '/' || c == '_');
@@ -62,11 +71,13 @@ fn settings() -> insta::Settings {
     settings.add_filter(r#""duration_us":\d+"#, r#""duration_us":[DURATION]"#);
     settings.add_filter(r"plan_hash: [0-9a-f]{16}", "plan_hash: [HASH]");
     settings.set_prepend_module_to_snapshot(false);
+    // Where this checkout keeps them, not where the binary was compiled.
+    settings.set_snapshot_path(manifest_dir().join("tests/it/snapshots"));
     settings
 }
 
 fn snapshot(name: &str, args: &[&str], stdin: Option<&[u8]>) -> i32 {
-    snapshot_in(Path::new(env!("CARGO_MANIFEST_DIR")), name, args, stdin)
+    snapshot_in(&manifest_dir(), name, args, stdin)
 }
 
 fn snapshot_in(dir: &Path, name: &str, args: &[&str], stdin: Option<&[u8]>) -> i32 {
@@ -80,7 +91,7 @@ fn snapshot_in(dir: &Path, name: &str, args: &[&str], stdin: Option<&[u8]>) -> i
 }
 
 fn fixture(name: &str) -> String {
-    format!("{}/tests/it/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/tests/it/{name}", manifest_dir().display())
 }
 
 #[test]

@@ -8,6 +8,14 @@ use std::time::Duration;
 
 use unifier_diagnostics::{DiagnosticsRecorder, ExecuteEvent, Status};
 
+/// This crate's directory as the test runner reports it when the test runs: a test binary
+/// can have been built in another clone sharing the target directory (cargo reuses it),
+/// and the compile-time path would name that clone.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 /// Records one `execute` event with `rows` rows through a fresh operation.
 fn record_execute(recorder: &DiagnosticsRecorder, rows: u64) -> u64 {
     recorder.begin("execute").record(

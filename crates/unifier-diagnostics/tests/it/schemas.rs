@@ -13,7 +13,7 @@ use unifier_diagnostics::{
 };
 
 fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    crate::manifest_dir()
 }
 
 fn bless() -> bool {

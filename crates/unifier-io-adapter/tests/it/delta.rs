@@ -2,8 +2,6 @@
 //! travel, typed partitions, the change feed as a dataset and as `table_changes`, and the
 //! errors a user meets (no CDF, a version out of range, a missing table).
 
-use std::path::PathBuf;
-
 use unifier_diagnostics::EventKind;
 use unifier_io_adapter::{
     DatasetKind, DeltaCdfSpec, DeltaSpec, Error, RegisterOptions, WriteCapabilities,
@@ -12,7 +10,7 @@ use unifier_io_adapter::{
 use crate::{adapter, query};
 
 fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    crate::manifest_dir()
         .join("../../testdata/delta")
         .join(name)
         .display()

@@ -18,6 +18,14 @@ use parquet::file::properties::WriterProperties;
 use unifier_diagnostics::DiagnosticsRecorder;
 use unifier_io_adapter::{IoAdapter, ScanPolicy};
 
+/// This crate's directory as the test runner reports it when the test runs: a test binary
+/// can have been built in another clone sharing the target directory (cargo reuses it),
+/// and the compile-time path would name that clone.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 /// A fresh adapter over a default session, with two target partitions so plans that
 /// merge sorted streams show up.
 fn adapter() -> IoAdapter {

@@ -8,6 +8,14 @@ mod roundtrip;
 
 use unifier_policy::{Policy, PolicyProfile, Preset, SqlDialect};
 
+/// This crate's directory as the test runner reports it when the test runs: a test binary
+/// can have been built in another clone sharing the target directory (cargo reuses it),
+/// and the compile-time path would name that clone.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 /// A policy from a preset, reading and writing `dialect`.
 pub(crate) fn policy(preset: Preset, dialect: SqlDialect) -> Policy {
     tuned(preset, |p| {
@@ -25,7 +33,8 @@ pub(crate) fn tuned(preset: Preset, tune: impl FnOnce(&mut PolicyProfile)) -> Po
 
 /// The TPC-H query texts shipped in `testdata/`.
 pub(crate) fn tpch_queries() -> Vec<(String, String)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/tpch/queries");
+    let dir = manifest_dir().join("../../testdata/tpch/queries");
+    let dir = dir.display();
     (1..=22)
         .map(|n| {
             let name = format!("q{n}");

@@ -101,7 +101,7 @@ fn unsupported_level_raise_warn_ignore() {
 
 #[test]
 fn every_unsupported_row_is_documented() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/policy.md"))
+    let doc = std::fs::read_to_string(crate::manifest_dir().join("../../docs/policy.md"))
         .expect("docs/policy.md");
     for row in unifier_policy::UNSUPPORTED {
         assert!(

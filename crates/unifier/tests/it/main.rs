@@ -20,6 +20,8 @@ use unifier::io::{FileFormatKind, IfExists, ListingSpec, SortColumn};
 use unifier::policy::{PolicyProfile, Preset, StatementClass};
 use unifier::{ExecutionResult, Params, Unifier, UnifierProfile};
 
+use tpch_data::manifest_dir;
+
 fn profile(preset: Preset) -> UnifierProfile {
     let mut profile = UnifierProfile {
         policy: PolicyProfile::preset(preset),

@@ -21,7 +21,12 @@ fn with_rules(ordered_concat: bool, decode_join_filters: bool) -> UnifierProfile
 }
 
 async fn physical_plan(u: &Unifier, sql: &str, analyze: bool) -> String {
-    let query = u.compile(sql, Params::None).await.unwrap().allowed().unwrap();
+    let query = u
+        .compile(sql, Params::None)
+        .await
+        .unwrap()
+        .allowed()
+        .unwrap();
     let explained = u.explain(&query, analyze).await.unwrap();
     explained.physical_plan.unwrap()
 }
@@ -97,7 +102,11 @@ async fn partitions_sorted_by_the_query_are_concatenated_when_disjoint() {
     let u = Unifier::new(with_rules(true, true)).unwrap();
     for i in 0..4i64 {
         let ids: Vec<i64> = (i * 300..i * 300 + 300).rev().collect();
-        write_parquet(&tmp.path().join(format!("part-{i}.parquet")), &batch(ids), 100);
+        write_parquet(
+            &tmp.path().join(format!("part-{i}.parquet")),
+            &batch(ids),
+            100,
+        );
     }
     let spec = ListingSpec::new(tmp.path().to_str().unwrap(), FileFormatKind::Parquet);
     u.register("t", spec, IfExists::Fail).await.unwrap();
@@ -120,7 +129,11 @@ async fn overlapping_or_null_keys_keep_the_merge() {
     let u = Unifier::new(with_rules(true, true)).unwrap();
     for i in 0..4 {
         let ids: Vec<i64> = (0..400).map(|k| k * 4 + i).collect();
-        write_parquet(&tmp.path().join(format!("part-{i}.parquet")), &batch(ids), 100);
+        write_parquet(
+            &tmp.path().join(format!("part-{i}.parquet")),
+            &batch(ids),
+            100,
+        );
     }
     let spec = ListingSpec::new(tmp.path().to_str().unwrap(), FileFormatKind::Parquet);
     u.register("t", spec, IfExists::Fail).await.unwrap();
@@ -168,14 +181,25 @@ async fn concatenation_waits_for_memory_instead_of_failing() {
     let u = Unifier::new(p).unwrap();
     for i in 0..6i64 {
         let ids: Vec<i64> = (i * 50_000..i * 50_000 + 50_000).collect();
-        write_parquet(&tmp.path().join(format!("part-{i}.parquet")), &batch(ids), 10_000);
+        write_parquet(
+            &tmp.path().join(format!("part-{i}.parquet")),
+            &batch(ids),
+            10_000,
+        );
     }
     let spec = ListingSpec::new(tmp.path().to_str().unwrap(), FileFormatKind::Parquet)
         .with_sort_order(vec![SortColumn::asc("id")]);
     u.register("t", spec, IfExists::Fail).await.unwrap();
     let sql = "SELECT id, name FROM t ORDER BY id";
-    assert!(physical_plan(&u, sql, false).await.contains("OrderedConcatExec"));
-    assert_eq!(ids(&u, sql).await, (0..300_000).map(Some).collect::<Vec<_>>());
+    assert!(
+        physical_plan(&u, sql, false)
+            .await
+            .contains("OrderedConcatExec")
+    );
+    assert_eq!(
+        ids(&u, sql).await,
+        (0..300_000).map(Some).collect::<Vec<_>>()
+    );
 }
 
 /// `pushdown_rows_pruned=N` summed over the plan's scans.
@@ -219,12 +243,18 @@ async fn a_join_key_filter_is_applied_while_decoding_the_probe_side() {
         let plan = physical_plan(&u, sql, true).await;
         let pruned = rows_pruned_while_decoding(&plan);
         if decode {
-            assert!(pruned >= 19_000, "{pruned} rows pruned while decoding\n{plan}");
+            assert!(
+                pruned >= 19_000,
+                "{pruned} rows pruned while decoding\n{plan}"
+            );
         } else {
             assert_eq!(pruned, 0, "{plan}");
         }
         answers.push(ids(&u, sql).await);
     }
-    assert_eq!(answers[0], (0..10).map(|i| Some(i * 2_000 + 1)).collect::<Vec<_>>());
+    assert_eq!(
+        answers[0],
+        (0..10).map(|i| Some(i * 2_000 + 1)).collect::<Vec<_>>()
+    );
     assert_eq!(answers[0], answers[1]);
 }

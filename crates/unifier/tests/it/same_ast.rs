@@ -8,7 +8,7 @@ use unifier::datafusion;
 use unifier::policy::{Policy, Preset};
 
 fn tpch() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/tpch/queries");
+    let dir = crate::manifest_dir().join("../../testdata/tpch/queries");
     (1..=22)
         .map(|i| std::fs::read_to_string(dir.join(format!("q{i}.sql"))).unwrap())
         .collect()
