@@ -54,16 +54,9 @@ impl PhysicalOptimizerRule for OrderedConcat {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(merge) = node.downcast_ref::<SortPreservingMergeExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            match OrderedConcatExec::replacing(merge)? {
-                Some(concat) => Ok(Transformed::yes(Arc::new(concat) as Arc<dyn ExecutionPlan>)),
-                None => Ok(Transformed::no(node)),
-            }
+        replace_nodes(plan, |merge: &SortPreservingMergeExec| {
+            Ok(OrderedConcatExec::replacing(merge)?.map(|c| Arc::new(c) as _))
         })
-        .data()
     }
 
     fn name(&self) -> &str {
@@ -516,36 +509,30 @@ impl PhysicalOptimizerRule for DecodeJoinFilters {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(exec) = node.downcast_ref::<DataSourceExec>() else {
-                return Ok(Transformed::no(node));
-            };
+        replace_nodes(plan, |exec: &DataSourceExec| {
             let Some(scan) = exec.data_source().downcast_ref::<FileScanConfig>() else {
-                return Ok(Transformed::no(node));
+                return Ok(None);
             };
             let Some(parquet) = scan.file_source.downcast_ref::<ParquetSource>() else {
-                return Ok(Transformed::no(node));
+                return Ok(None);
             };
             if parquet.table_parquet_options().global.pushdown_filters {
-                return Ok(Transformed::no(node));
+                return Ok(None);
             }
             let Some(predicate) = FileSource::filter(parquet) else {
-                return Ok(Transformed::no(node));
+                return Ok(None);
             };
             let only_dynamic = split_conjunction(&predicate)
                 .iter()
                 .all(|e| e.downcast_ref::<DynamicFilterPhysicalExpr>().is_some());
             if !only_dynamic {
-                return Ok(Transformed::no(node));
+                return Ok(None);
             }
             let mut config = scan.clone();
             config.file_source = Arc::new(parquet.clone().with_pushdown_filters(true));
             let replaced = exec.clone().with_data_source(Arc::new(config));
-            Ok(Transformed::yes(
-                Arc::new(replaced) as Arc<dyn ExecutionPlan>
-            ))
+            Ok(Some(Arc::new(replaced) as _))
         })
-        .data()
     }
 
     fn name(&self) -> &str {
@@ -555,4 +542,23 @@ impl PhysicalOptimizerRule for DecodeJoinFilters {
     fn schema_check(&self) -> bool {
         true
     }
+}
+
+/// `plan` with every node of type `T` that `replace` returns a replacement for replaced,
+/// bottom up.
+fn replace_nodes<T: ExecutionPlan + 'static>(
+    plan: Arc<dyn ExecutionPlan>,
+    replace: impl Fn(&T) -> Result<Option<Arc<dyn ExecutionPlan>>>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.transform_up(|node| {
+        let replacement = match node.downcast_ref::<T>() {
+            Some(typed) => replace(typed)?,
+            None => None,
+        };
+        Ok(match replacement {
+            Some(new) => Transformed::yes(new),
+            None => Transformed::no(node),
+        })
+    })
+    .data()
 }

@@ -94,22 +94,25 @@ async fn disjoint_sorted_partitions_are_concatenated_not_merged() {
     }
 }
 
+/// Four parquet files, file `i` holding `ids(i)`, registered as `t` without a declared
+/// order, both rules on.
+async fn four_files(ids: impl Fn(i64) -> Vec<i64>) -> (tempfile::TempDir, Unifier) {
+    let tmp = tempfile::tempdir().unwrap();
+    let u = Unifier::new(with_rules(true, true)).unwrap();
+    for i in 0..4 {
+        let path = tmp.path().join(format!("part-{i}.parquet"));
+        write_parquet(&path, &batch(ids(i)), 100);
+    }
+    let spec = ListingSpec::new(tmp.path().to_str().unwrap(), FileFormatKind::Parquet);
+    u.register("t", spec, IfExists::Fail).await.unwrap();
+    (tmp, u)
+}
+
 #[tokio::test]
 async fn partitions_sorted_by_the_query_are_concatenated_when_disjoint() {
     // No order declared: each partition is sorted by the query; the files' ranges are
     // disjoint, so the sorted partitions are concatenated instead of merged.
-    let tmp = tempfile::tempdir().unwrap();
-    let u = Unifier::new(with_rules(true, true)).unwrap();
-    for i in 0..4i64 {
-        let ids: Vec<i64> = (i * 300..i * 300 + 300).rev().collect();
-        write_parquet(
-            &tmp.path().join(format!("part-{i}.parquet")),
-            &batch(ids),
-            100,
-        );
-    }
-    let spec = ListingSpec::new(tmp.path().to_str().unwrap(), FileFormatKind::Parquet);
-    u.register("t", spec, IfExists::Fail).await.unwrap();
+    let (_tmp, u) = four_files(|i| (i * 300..i * 300 + 300).rev().collect()).await;
     let sql = "SELECT id FROM t ORDER BY id";
     let plan = physical_plan(&u, sql, false).await;
     assert!(plan.contains("OrderedConcatExec"), "{plan}");
@@ -125,18 +128,7 @@ async fn partitions_sorted_by_the_query_are_concatenated_when_disjoint() {
 async fn overlapping_or_null_keys_keep_the_merge() {
     // Each file is sorted, but their ranges interleave (no order declared: each
     // partition is sorted, then merged): the merge is needed and stays.
-    let tmp = tempfile::tempdir().unwrap();
-    let u = Unifier::new(with_rules(true, true)).unwrap();
-    for i in 0..4 {
-        let ids: Vec<i64> = (0..400).map(|k| k * 4 + i).collect();
-        write_parquet(
-            &tmp.path().join(format!("part-{i}.parquet")),
-            &batch(ids),
-            100,
-        );
-    }
-    let spec = ListingSpec::new(tmp.path().to_str().unwrap(), FileFormatKind::Parquet);
-    u.register("t", spec, IfExists::Fail).await.unwrap();
+    let (_tmp, u) = four_files(|i| (0..400).map(|k| k * 4 + i).collect()).await;
     let sql = "SELECT id FROM t ORDER BY id";
     let plan = physical_plan(&u, sql, false).await;
     assert!(plan.contains("SortPreservingMergeExec"), "{plan}");
