@@ -286,7 +286,7 @@ impl Manifest {
         if self.path.is_file() {
             // Verified sort orders are remembered next to the manifest.
             unifier
-                .io()
+                .catalog()
                 .remember_sort_orders_in(self.base.join(SORT_CACHE));
         }
         for (line, dataset) in &self.datasets {
@@ -329,7 +329,7 @@ impl Manifest {
                     crate::chain(&e)
                 );
                 unifier
-                    .io()
+                    .catalog()
                     .register_failed(&dataset.name, kind, Some(location), &e)
                     .map_err(|e| {
                         OpenError::data(format!("{shown}:{line}: {}", crate::chain(&e)))
@@ -356,7 +356,7 @@ impl Manifest {
                     crate::chain(&e)
                 );
                 unifier
-                    .io()
+                    .catalog()
                     .register_failed(&name, DatasetKind::View, None, &e)
                     .map_err(|e| {
                         OpenError::data(format!("{shown}:{line}: {}", crate::chain(&e)))

@@ -372,15 +372,15 @@ pub(crate) async fn explain(catalog: Option<&Path>, args: ExplainArgs) -> Exit {
         Err(error) => return runtime(&error),
     };
     let mut out = String::new();
-    let classes: Vec<&str> = compiled.classes.iter().map(|c| c.name()).collect();
+    let classes: Vec<&str> = compiled.classes().iter().map(|c| c.name()).collect();
     let _ = writeln!(
         out,
         "verdict: {} ({})",
-        compiled.report.verdict.as_str(),
+        compiled.report().verdict.as_str(),
         classes.join(", ")
     );
-    let _ = writeln!(out, "canonical_sql: {}", compiled.canonical_sql);
-    let _ = writeln!(out, "plan_hash: {}", compiled.plan_hash);
+    let _ = writeln!(out, "canonical_sql: {}", compiled.canonical_sql());
+    let _ = writeln!(out, "plan_hash: {}", compiled.plan_hash());
     let _ = writeln!(out, "\nlogical plan:\n{}", indent(&explained.logical_plan));
     if let Some(physical) = &explained.physical_plan {
         let _ = writeln!(out, "\nphysical plan:\n{}", indent(physical));

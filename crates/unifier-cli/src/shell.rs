@@ -214,7 +214,7 @@ impl Shell {
             (".tables", []) => {
                 let text: String = self
                     .unifier
-                    .io()
+                    .catalog()
                     .datasets()
                     .iter()
                     .filter(|d| d.kind != DatasetKind::System)
@@ -222,7 +222,7 @@ impl Shell {
                     .collect();
                 print_out(&text, Exit::Ok);
             }
-            (".schema", [name]) => match self.unifier.io().dataset(name) {
+            (".schema", [name]) => match self.unifier.catalog().dataset(name) {
                 Some(d) => {
                     let mut text = format!("{} ({})\n", d.name, d.kind.as_str());
                     for field in d.schema.fields() {
@@ -361,7 +361,7 @@ pub(crate) async fn run(catalog: Option<&Path>, args: ShellArgs) -> Exit {
             "unifier shell over {} ({} datasets, policy {}); .help for commands",
             manifest.shown(),
             unifier
-                .io()
+                .catalog()
                 .datasets()
                 .iter()
                 .filter(|d| d.kind != DatasetKind::System)

@@ -33,7 +33,7 @@ pub(crate) async fn run(catalog: Option<&Path>, args: TablesArgs) -> Exit {
         Err(exit) => return exit,
     };
     let datasets: Vec<TableProviderMetadata> = unifier
-        .io()
+        .catalog()
         .datasets()
         .into_iter()
         .filter(|d| args.all || d.kind != DatasetKind::System)

@@ -104,29 +104,6 @@ fn format_of(path: &Path) -> Option<FileFormatKind> {
     })
 }
 
-/// Casts the columns of `plan` that the table also has to the table's types.
-fn cast_to(
-    plan: unifier::datafusion::logical_expr::LogicalPlan,
-    table: &SchemaRef,
-) -> DfResult<unifier::datafusion::logical_expr::LogicalPlan> {
-    use unifier::datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, col};
-    let exprs: Vec<Expr> = plan
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| {
-            let column = col(format!("\"{}\"", f.name()));
-            match table.field_with_name(f.name()) {
-                Ok(t) if t.data_type() != f.data_type() => {
-                    cast(column, t.data_type().clone()).alias(f.name())
-                }
-                _ => column,
-            }
-        })
-        .collect();
-    LogicalPlanBuilder::from(plan).project(exprs)?.build()
-}
-
 /// The source rows as a stream (the query runs through the gate).
 async fn source(
     catalog: Option<&Path>,
@@ -141,39 +118,25 @@ async fn source(
             )));
         };
         let spec = ListingSpec::new(file.display().to_string(), format);
-        let plan = unifier
-            .io()
-            .scan_files(spec)
+        // A file's types are inferred, not declared: its columns are cast to the table's.
+        let table = unifier.catalog().dataset(&args.name);
+        let stream = unifier
+            .read_files(spec, table.as_ref().map(|t| t.schema.as_ref()))
             .await
-            .map_err(|e| runtime(&Error::from(e)))?;
-        // A file's types are inferred, not declared: cast its columns to the table's.
-        let plan = match unifier.io().dataset(&args.name) {
-            Some(table) => cast_to(plan, &table.schema).map_err(|e| {
-                eprintln!("error: cannot read `{}`: {e}", file.display());
+            .map_err(|e| {
+                eprintln!(
+                    "error: cannot read `{}`: {}",
+                    file.display(),
+                    crate::chain(&e)
+                );
                 Exit::Runtime
-            })?,
-            None => plan,
-        };
-        let stream = async {
-            unifier
-                .io()
-                .session()
-                .execute_logical_plan(plan)
-                .await?
-                .execute_stream()
-                .await
-        }
-        .await
-        .map_err(|e| {
-            eprintln!("error: cannot read `{}`: {e}", file.display());
-            Exit::Runtime
-        })?;
+            })?;
         return Ok((unifier, stream));
     }
     let sql = args.sql.as_deref().unwrap_or_default();
     let (unifier, compiled) = open_and_compile(catalog, Some(sql), Params::None).await?;
     if !compiled
-        .classes
+        .classes()
         .iter()
         .all(|c| *c == unifier::policy::StatementClass::Query)
     {
@@ -261,7 +224,7 @@ pub(crate) async fn changes(catalog: Option<&Path>, args: ChangesArgs) -> Exit {
         Ok(opened) => opened,
         Err(exit) => return exit,
     };
-    let Some(table) = unifier.io().dataset(&args.name) else {
+    let Some(table) = unifier.catalog().dataset(&args.name) else {
         return usage(&format!(
             "`{}` is not in the catalog; declare it with kind = \"delta\"",
             args.name

@@ -129,6 +129,11 @@ pub struct PolicyProfile {
     pub allowed_locations: Vec<String>,
     /// Function names that may not be called (case-insensitive; qualified or bare).
     pub denied_functions: BTreeSet<String>,
+    /// Whether the facade's explicit escape hatch (`Unifier::unchecked_io`: the raw
+    /// session, plans run without this gate) may be used. Off in every preset; each use
+    /// is recorded.
+    #[serde(default)]
+    pub allow_unchecked: bool,
 }
 
 impl Default for PolicyProfile {
@@ -145,6 +150,7 @@ impl Default for PolicyProfile {
             allow_external_access: false,
             allowed_locations: Vec::new(),
             denied_functions: BTreeSet::new(),
+            allow_unchecked: false,
         }
     }
 }
@@ -167,6 +173,7 @@ struct ProfileFile {
     allow_external_access: Option<bool>,
     allowed_locations: Option<Vec<String>>,
     denied_functions: Option<BTreeSet<String>>,
+    allow_unchecked: Option<bool>,
 }
 
 impl PolicyProfile {
@@ -202,7 +209,8 @@ impl PolicyProfile {
             max_depth,
             allow_external_access,
             allowed_locations,
-            denied_functions
+            denied_functions,
+            allow_unchecked
         );
         profile.validate(origin)?;
         Ok(profile)

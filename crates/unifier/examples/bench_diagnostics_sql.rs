@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         // Baseline: the same rows, already batches, in a memory table.
         let (schema, batches) = recorder.record_batches(Some(EventKind::Execute), 8192)?;
-        u.io().register_batches("materialized", schema, batches, RegisterOptions::default())?;
+        u.catalog().register_batches("materialized", schema, batches, RegisterOptions::default())?;
 
         let queries = [
             ("events", "SELECT kind, status, count(*) AS n, avg(duration_us) AS avg_us FROM {} GROUP BY kind, status"),

@@ -97,16 +97,19 @@ async fn unifier(dir: &Path, scan: &[String], set: &[(String, String)]) -> Resul
         }
         profile.scan = serde_json::from_value(Value::Object(fields))?;
     }
+    // `--set` goes through the gate like any `SET`: the bench's profile allows the class.
+    if !set.is_empty() {
+        profile
+            .policy
+            .allowed_classes
+            .insert(unifier::policy::StatementClass::Set);
+    }
     let unifier = Unifier::new(profile)?;
     for (key, value) in set {
+        let value = value.replace('\'', "''");
         unifier
-            .io()
-            .session()
-            .state_ref()
-            .write()
-            .config_mut()
-            .options_mut()
-            .set(key, value)?;
+            .sql(&format!("SET {key} = '{value}'"), Params::None)
+            .await?;
     }
     for table in TABLES {
         let path = dir.join(format!("{table}.parquet")).display().to_string();

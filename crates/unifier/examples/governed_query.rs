@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ],
     )?;
     unifier
-        .io()
+        .catalog()
         .register_batches("cities", schema, vec![batch], Default::default())?;
 
     // A refusal is data: nothing reached DataFusion.
@@ -51,7 +51,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     println!(
         "canonical: {}\nplan hash: {}\ninputs: {:?}",
-        query.canonical_sql, query.plan_hash, query.inputs
+        query.canonical_sql(),
+        query.plan_hash(),
+        query.inputs()
     );
     if let ExecutionResult::Table {
         batches,

@@ -97,6 +97,12 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// [`crate::Unifier::unchecked_io`] without `allow_unchecked` in the policy.
+    #[error("{reason}")]
+    Unchecked {
+        /// Why.
+        reason: String,
+    },
     /// A write ran longer than `query_timeout_ms`.
     #[error(
         "write cancelled after the {timeout_ms} ms timeout: `{sql}`; {}",
@@ -165,6 +171,7 @@ impl Error {
             Error::WriteRefused { .. } => "write_refused",
             Error::Write { source, .. } => source.kind(),
             Error::WriteDenied { .. } => "write_denied",
+            Error::Unchecked { .. } => "unchecked_api",
             Error::ContractBroken { .. } => "contract_broken",
             Error::DatasetUnavailable { .. } => "dataset_unavailable",
             Error::WriteTimeout { .. } => "timeout",

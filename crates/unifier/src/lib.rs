@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod catalog;
 mod compile;
 mod convert;
 mod error;
@@ -40,6 +41,7 @@ mod stream;
 mod unifier;
 mod writes;
 
+pub use catalog::Catalog;
 pub use error::{Error, Result, error_chain};
 pub use metrics::ScanMetrics;
 pub use params::Params;

@@ -21,25 +21,78 @@ pub struct CompiledQuery {
     /// plan runs under the configuration it was compiled with (tables are shared).
     pub(crate) state: Arc<SessionState>,
     /// Operation id of the compile (its `policy` and `compile` events).
-    pub operation_id: u64,
+    pub(crate) operation_id: u64,
     /// The full policy report (verdict `allow`).
-    pub report: PolicyReport,
+    pub(crate) report: PolicyReport,
     /// The canonical SQL of the statement.
-    pub canonical_sql: String,
+    pub(crate) canonical_sql: String,
     /// The statement's fingerprint (`PolicyReport::ast_fingerprint`).
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// The statement's classes.
-    pub classes: BTreeSet<StatementClass>,
+    pub(crate) classes: BTreeSet<StatementClass>,
     /// The logical plan, parameters bound.
-    pub plan: LogicalPlan,
+    pub(crate) plan: LogicalPlan,
     /// sha256 of the plan's indented display, first 16 hex digits.
-    pub plan_hash: String,
+    pub(crate) plan_hash: String,
     /// Registered datasets the plan reads.
-    pub inputs: Vec<String>,
+    pub(crate) inputs: Vec<String>,
     /// Time spent in the policy gate.
-    pub policy_time: Duration,
+    pub(crate) policy_time: Duration,
     /// Time spent planning and verifying.
-    pub plan_time: Duration,
+    pub(crate) plan_time: Duration,
+}
+
+impl CompiledQuery {
+    /// Operation id of the compile (its `policy` and `compile` events).
+    pub fn operation_id(&self) -> u64 {
+        self.operation_id
+    }
+
+    /// The full policy report (verdict `allow`).
+    pub fn report(&self) -> &PolicyReport {
+        &self.report
+    }
+
+    /// The canonical SQL of the statement.
+    pub fn canonical_sql(&self) -> &str {
+        &self.canonical_sql
+    }
+
+    /// The statement's fingerprint (`PolicyReport::ast_fingerprint`).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The statement's classes.
+    pub fn classes(&self) -> &BTreeSet<StatementClass> {
+        &self.classes
+    }
+
+    /// The logical plan, indented (the plan itself stays inside: it holds the catalog's
+    /// table providers, which would run writes outside the gate).
+    pub fn plan_display(&self) -> String {
+        self.plan.display_indent().to_string()
+    }
+
+    /// sha256 of the plan's indented display, first 16 hex digits.
+    pub fn plan_hash(&self) -> &str {
+        &self.plan_hash
+    }
+
+    /// Registered datasets the plan reads.
+    pub fn inputs(&self) -> &[String] {
+        &self.inputs
+    }
+
+    /// Time spent in the policy gate.
+    pub fn policy_time(&self) -> Duration {
+        self.policy_time
+    }
+
+    /// Time spent planning and verifying.
+    pub fn plan_time(&self) -> Duration {
+        self.plan_time
+    }
 }
 
 /// A statement the policy refused: nothing reached DataFusion.

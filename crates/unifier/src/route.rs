@@ -65,6 +65,36 @@ pub(crate) fn write_nodes(plan: &LogicalPlan) -> Vec<WriteNode> {
     found
 }
 
+/// The first node of `plan` (subqueries included) that is not a read: a write, `COPY`,
+/// DDL, a statement (`SET`, transactions, `PREPARE`/`EXECUTE`) or an extension node
+/// unifier does not know; `None` for a plan that only reads.
+pub(crate) fn first_non_read(plan: &LogicalPlan) -> Option<String> {
+    let mut found = None;
+    plan.apply_with_subqueries(|node| {
+        let what = match node {
+            LogicalPlan::Dml(dml) => Some(format!("a write into `{}`", dml.table_name)),
+            LogicalPlan::Copy(copy) => Some(format!("COPY TO `{}`", copy.output_url)),
+            LogicalPlan::Ddl(ddl) => Some(format!("DDL ({})", ddl.name())),
+            LogicalPlan::Statement(statement) => {
+                Some(format!("a statement ({})", statement.name()))
+            }
+            LogicalPlan::Extension(extension) => {
+                Some(format!("an extension node ({})", extension.node.name()))
+            }
+            _ => None,
+        };
+        Ok(match what {
+            Some(what) => {
+                found = Some(what);
+                TreeNodeRecursion::Stop
+            }
+            None => TreeNodeRecursion::Continue,
+        })
+    })
+    .ok();
+    found
+}
+
 /// Refuses the plan unless every table it writes accepts that operation.
 pub(crate) fn check_writes(io: &IoAdapter, plan: &LogicalPlan, sql: &str) -> Result<()> {
     for node in write_nodes(plan) {

@@ -90,11 +90,6 @@ impl Unifier {
         })
     }
 
-    /// The catalog (the only way to register).
-    pub fn io(&self) -> &IoAdapter {
-        &self.io
-    }
-
     /// The recorder.
     pub fn recorder(&self) -> &DiagnosticsRecorder {
         self.io.recorder()

@@ -184,6 +184,15 @@ impl Unifier {
                 reason: "the policy does not allow the `dml` class (use the writer preset)".into(),
             });
         }
+        // A caller-built source plan runs in this session: it must only read, or it
+        // would be a write (or DDL) that no policy or write check saw.
+        if let WriteSource::Plan(plan) = &request.source
+            && let Some(what) = crate::route::first_non_read(plan)
+        {
+            return Err(Error::WriteDenied {
+                reason: format!("the source plan must only read; it holds {what}"),
+            });
+        }
         if let WriteTarget::Dataset(name) = &request.target {
             let op = match request.mode {
                 unifier_write_pipeline::WriteMode::Overwrite

@@ -10,19 +10,19 @@ use crate::{allow, batch, profile, rows, unifier};
 async fn an_allowed_query_is_planned_with_inputs_and_a_stable_hash() {
     let u = unifier(Preset::ReadOnly);
     let b = batch(1..=5);
-    u.io()
+    u.catalog()
         .register_batches("t", b.schema(), vec![b], Default::default())
         .unwrap();
     let sql = "select name from T where id > 2 order by id";
     let Compiled::Allowed(first) = u.compile(sql, Params::None).await.unwrap() else {
         panic!("denied")
     };
-    assert_eq!(first.inputs, ["t"]);
+    assert_eq!(first.inputs(), ["t"]);
     assert_eq!(
-        first.canonical_sql,
+        first.canonical_sql(),
         "SELECT name FROM T WHERE id > 2 ORDER BY id"
     );
-    assert_eq!(first.plan_hash.len(), 16);
+    assert_eq!(first.plan_hash().len(), 16);
     let Compiled::Allowed(again) = u
         .compile("SELECT name FROM t WHERE id > 2 ORDER BY id", Params::None)
         .await
@@ -30,9 +30,10 @@ async fn an_allowed_query_is_planned_with_inputs_and_a_stable_hash() {
     else {
         panic!("denied")
     };
-    assert_eq!(first.plan_hash, again.plan_hash);
+    assert_eq!(first.plan_hash(), again.plan_hash());
     assert_eq!(
-        first.fingerprint, again.fingerprint,
+        first.fingerprint(),
+        again.fingerprint(),
         "keyword and identifier case do not count"
     );
 
@@ -51,7 +52,7 @@ async fn an_allowed_query_is_planned_with_inputs_and_a_stable_hash() {
 async fn a_denied_statement_never_reaches_datafusion() {
     let u = unifier(Preset::ReadOnly);
     let b = batch(1..=3);
-    u.io()
+    u.catalog()
         .register_batches("t", b.schema(), vec![b], Default::default())
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -77,8 +78,8 @@ async fn a_denied_statement_never_reaches_datafusion() {
             .contains("| 3 |")
     );
     assert!(!target.exists());
-    assert!(u.io().dataset("v").is_none() && u.io().dataset("x").is_none());
-    assert_eq!(u.io().session().state().config().batch_size(), 8192);
+    assert!(u.catalog().dataset("v").is_none() && u.catalog().dataset("x").is_none());
+    assert_eq!(largest_batch(&u).await, 1000, "batch size unchanged");
     let leaks = rows(
         &u,
         "SELECT count(*) AS n FROM diagnostics.compile c JOIN diagnostics.policy p \
@@ -104,7 +105,7 @@ async fn unparseable_sql_is_an_error_with_a_position_and_an_event() {
 async fn parameters_are_bound_as_values_not_text() {
     let u = unifier(Preset::ReadOnly);
     let b = batch(1..=5);
-    u.io()
+    u.catalog()
         .register_batches("t", b.schema(), vec![b], Default::default())
         .unwrap();
     let r = u
@@ -142,14 +143,26 @@ async fn set_goes_through_the_gate() {
     u.sql("SET datafusion.execution.batch_size = 100", Params::None)
         .await
         .unwrap();
-    assert_eq!(u.io().session().state().config().batch_size(), 100);
+    assert_eq!(largest_batch(&u).await, 100, "batches of the new size");
+}
+
+/// Rows in the largest batch of a 1000-row query: the session's batch size, by its effect.
+async fn largest_batch(u: &Unifier) -> usize {
+    let result = u
+        .sql("SELECT value FROM generate_series(1, 1000)", Params::None)
+        .await
+        .unwrap();
+    let unifier::ExecutionResult::Table { batches, .. } = result else {
+        panic!("expected rows")
+    };
+    batches.iter().map(|b| b.num_rows()).max().unwrap_or(0)
 }
 
 #[tokio::test]
 async fn views_and_drops_go_through_the_catalog() {
     let u = unifier(Preset::Admin);
     let b = batch(1..=4);
-    u.io()
+    u.catalog()
         .register_batches("t", b.schema(), vec![b], Default::default())
         .unwrap();
     u.sql(
@@ -158,7 +171,7 @@ async fn views_and_drops_go_through_the_catalog() {
     )
     .await
     .unwrap();
-    let meta = u.io().dataset("big").unwrap();
+    let meta = u.catalog().dataset("big").unwrap();
     assert_eq!(meta.kind, unifier::io::DatasetKind::View);
     assert!(
         rows(&u, "SELECT count(*) AS n FROM big")
@@ -166,7 +179,7 @@ async fn views_and_drops_go_through_the_catalog() {
             .contains("| 2 |")
     );
     u.sql("DROP VIEW big", Params::None).await.unwrap();
-    assert!(u.io().dataset("big").is_none());
+    assert!(u.catalog().dataset("big").is_none());
     let err = u
         .sql("CREATE TABLE m AS SELECT 1", Params::None)
         .await

@@ -121,9 +121,9 @@ async fn the_envelope_carries_provenance() {
     };
     let result = u.execute(&q).await.unwrap();
     let p = result.provenance();
-    assert_eq!(p.compile_operation_id, q.operation_id);
-    assert_ne!(p.operation_id, q.operation_id);
-    assert_eq!(p.plan_hash, q.plan_hash);
+    assert_eq!(p.compile_operation_id, q.operation_id());
+    assert_ne!(p.operation_id, q.operation_id());
+    assert_eq!(p.plan_hash, q.plan_hash());
     assert!(p.verdict.is_allow());
     assert!(p.inputs.is_empty());
     // Futures are Send: a service can spawn them.

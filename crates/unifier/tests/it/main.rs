@@ -1,6 +1,7 @@
 //! Integration tests of the facade: real sessions, real parquet files, real events.
 
 mod compile;
+mod doors;
 mod execute;
 mod physical;
 mod same_ast;

@@ -108,7 +108,7 @@ async fn no_disguise_writes_into_a_listing_table() {
 async fn no_disguise_changes_a_batches_table() {
     let u = unifier(Preset::Admin);
     let b = batch(1..=3);
-    u.io()
+    u.catalog()
         .register_batches("mem", b.schema(), vec![b], RegisterOptions::default())
         .unwrap();
     let mut attacks = disguises("mem", "(7, 'x')");
@@ -137,7 +137,7 @@ async fn execute_runs_the_prepared_plan_through_every_check() {
     let b = batch(1..=2);
     // A sink that accepts inserts: PREPARE is allowed...
     let sink = Arc::new(MemTable::try_new(b.schema(), vec![vec![b.clone()]]).unwrap());
-    u.io()
+    u.catalog()
         .register_provider(
             "sink",
             sink,
@@ -164,7 +164,7 @@ async fn execute_runs_the_prepared_plan_through_every_check() {
 
     // ...then the name is taken over by a read-only table: EXECUTE is checked against
     // what it would write now, not what PREPARE saw.
-    u.io()
+    u.catalog()
         .register_batches("sink", b.schema(), vec![b], RegisterOptions::replace())
         .unwrap();
     let err = refused(&u, "EXECUTE p(8)").await;
@@ -219,7 +219,7 @@ async fn delta_table(u: &Unifier, dir: &Path, options: DeltaTableOptions) -> u64
 }
 
 fn version(u: &Unifier, name: &str) -> u64 {
-    u.io().dataset(name).unwrap().delta.unwrap().version
+    u.catalog().dataset(name).unwrap().delta.unwrap().version
 }
 
 #[tokio::test]
@@ -396,7 +396,7 @@ async fn constraints_and_not_null_are_enforced_and_nothing_is_committed() {
 async fn a_declared_view_schema_is_a_contract() {
     let u = unifier(Preset::ReadOnly);
     let b: RecordBatch = batch(1..=3);
-    u.io()
+    u.catalog()
         .register_batches("mem", b.schema(), vec![b], RegisterOptions::default())
         .unwrap();
     let declared = Arc::new(arrow::datatypes::Schema::new(vec![
@@ -417,7 +417,7 @@ async fn a_declared_view_schema_is_a_contract() {
         "view `v` does not have its declared schema: column `id`: expected Int32 NOT NULL, found Int64 NOT NULL; \
          column `label`: expected Utf8, found nothing; column `name`: not declared, found Utf8 NOT NULL"
     );
-    assert!(u.io().dataset("v").is_none());
+    assert!(u.catalog().dataset("v").is_none());
     u.create_view(
         "v",
         "SELECT CAST(id AS INT) AS id, name AS label FROM mem",
