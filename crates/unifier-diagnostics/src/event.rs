@@ -188,7 +188,7 @@ macro_rules! event_kinds {
 
 event_kinds! {
     /// Every policy verdict, allow and deny.
-    Policy(PolicyEvent) = "policy", version 1 {
+    Policy(PolicyEvent) = "policy", version 2 {
         /// `allow` or `deny`.
         verdict: String,
         /// Violation codes of a denial (`class_denied`, `external_access`, ...); empty when allowed.
@@ -205,6 +205,8 @@ event_kinds! {
         error_code: Option<String>,
         /// Fingerprint of the policy profile that decided.
         profile_fingerprint: String,
+        /// The statement text with its literals replaced by `$1`, `$2`, … (the profile's `full_sql` keeps them); null when it could not be parsed.
+        sql: Option<String>,
     }
 
     /// Planning of an allowed statement.

@@ -32,6 +32,7 @@ mod error;
 mod gate;
 mod inspect;
 mod location;
+mod normalize;
 mod parser;
 mod profile;
 mod report;
@@ -42,6 +43,7 @@ pub use class::StatementClass;
 pub use dialect::SqlDialect;
 pub use error::{Error, ErrorCode, Result, SqlError};
 pub use gate::Policy;
+pub use normalize::{normalize, normalized_sql};
 pub use profile::{ErrorLevel, PolicyProfile, Preset, UnsupportedLevel};
 pub use report::{
     CheckedStatement, PolicyReport, Position, Verdict, Violation, ViolationCode, caret_snippet,

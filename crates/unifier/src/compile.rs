@@ -27,9 +27,13 @@ impl Unifier {
     /// `Ok(Compiled::Denied)`; nothing reaches DataFusion then.
     pub async fn compile(&self, sql: &str, params: Params) -> Result<Compiled> {
         let diag = self.recorder().begin("compile");
-        let result = self.compile_in(&diag, sql, &params).await;
+        let mut text = None;
+        let result = self.compile_in(&diag, sql, &params, &mut text).await;
         if let Err(error) = &result {
-            record_error(&diag, "compile", error, None);
+            // Text that did not parse has no literals to name: every quoted string goes.
+            let text =
+                text.or_else(|| (!self.profile.diagnostics.full_sql).then(SqlText::unparsed));
+            record_error(&diag, "compile", error, None, text.as_ref());
         }
         result
     }
@@ -39,16 +43,22 @@ impl Unifier {
         diag: &DiagnosticsContext,
         sql: &str,
         params: &Params,
+        text: &mut Option<SqlText>,
     ) -> Result<Compiled> {
         let started = Instant::now();
         let profile = self.policy.profile();
         let report = match self.policy.check(sql) {
             Ok(report) => report,
             Err(error) => {
+                let message = unifier_diagnostics::error_chain(&error);
                 diag.record(
                     Status::Error,
                     started.elapsed(),
-                    unifier_diagnostics::error_chain(&error),
+                    if self.profile.diagnostics.full_sql {
+                        message
+                    } else {
+                        SqlText::unparsed().redact(&message)
+                    },
                     PolicyEvent {
                         verdict: "error".into(),
                         dialect: profile.read_dialect.to_string(),
@@ -61,12 +71,13 @@ impl Unifier {
             }
         };
         let policy_time = started.elapsed();
+        let shown = SqlText::of(&report, self.profile.diagnostics.full_sql);
         let denied = !report.verdict.is_allow();
         diag.record(
             if denied { Status::Denied } else { Status::Ok },
             policy_time,
             if denied {
-                denial_text(&report)
+                shown.redact(&denial_text(&report))
             } else {
                 "allow".into()
             },
@@ -84,8 +95,10 @@ impl Unifier {
                 sql_fingerprint: Some(report.ast_fingerprint.clone()),
                 error_code: None,
                 profile_fingerprint: report.policy_fingerprint.clone(),
+                sql: Some(shown.shown.clone()),
             },
         );
+        *text = Some(shown.clone());
         if denied {
             return Ok(Compiled::Denied(Box::new(DeniedQuery {
                 operation_id: diag.operation_id(),
@@ -166,7 +179,7 @@ impl Unifier {
         diag.record(
             Status::Ok,
             plan_time,
-            format!("planned {}", plan.display()),
+            format!("planned {}", shown.shown),
             CompileEvent {
                 sql_fingerprint: checked.ast_fingerprint.clone(),
                 plan_hash: plan_hash.clone(),
@@ -194,7 +207,99 @@ impl Unifier {
             inputs,
             policy_time,
             plan_time,
+            text: shown,
         })))
+    }
+}
+
+/// `text` with the contents of every single-quoted string replaced by `…`.
+fn blank_single_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for c in text.chars() {
+        if c == '\'' {
+            if !inside {
+                out.push_str("'…");
+            }
+            inside = !inside;
+            if !inside {
+                out.push('\'');
+            }
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A statement as events show it: normalized (literals replaced by `$1`, `$2`, …) unless
+/// the profile keeps full text.
+#[derive(Debug, Clone)]
+pub(crate) struct SqlText {
+    /// The canonical SQL, literals included.
+    canonical: String,
+    /// What events keep.
+    pub(crate) shown: String,
+    /// The literals taken out (none when the full text is kept).
+    literals: Vec<String>,
+    /// Text that did not parse: every single-quoted string is blanked.
+    unparsed: bool,
+}
+
+impl SqlText {
+    fn of(report: &unifier_policy::PolicyReport, full: bool) -> Self {
+        if full {
+            return Self {
+                canonical: report.canonical_sql.clone(),
+                shown: report.canonical_sql.clone(),
+                literals: Vec::new(),
+                unparsed: false,
+            };
+        }
+        let mut shown = Vec::with_capacity(report.statements.len());
+        let mut literals = Vec::new();
+        for checked in &report.statements {
+            let (sql, mut taken) = unifier_policy::normalize(&checked.statement);
+            shown.push(sql);
+            literals.append(&mut taken);
+        }
+        Self {
+            canonical: report.canonical_sql.clone(),
+            shown: shown.join("; "),
+            literals,
+            unparsed: false,
+        }
+    }
+
+    /// For text that did not parse (nothing to show but redactions).
+    fn unparsed() -> Self {
+        Self {
+            canonical: String::new(),
+            shown: String::new(),
+            literals: Vec::new(),
+            unparsed: true,
+        }
+    }
+
+    /// `message` (an error's text) as events may keep it: the statement normalized, and
+    /// every literal of it that appears quoted blanked.
+    pub(crate) fn redact(&self, message: &str) -> String {
+        if self.unparsed {
+            return blank_single_quoted(message);
+        }
+        if self.literals.is_empty() {
+            return message.to_owned();
+        }
+        let mut out = message.replace(&self.canonical, &self.shown);
+        for literal in &self.literals {
+            for quote in ['\'', '"', '`'] {
+                let quoted = format!("{quote}{literal}{quote}");
+                if out.contains(&quoted) {
+                    out = out.replace(&quoted, &format!("{quote}…{quote}"));
+                }
+            }
+        }
+        out
     }
 }
 

@@ -76,7 +76,13 @@ impl Unifier {
                 Ok((result, physical))
             }
             Err(error) => {
-                record_error(&diag, "execute", &error, Some(&query.fingerprint));
+                record_error(
+                    &diag,
+                    "execute",
+                    &error,
+                    Some(&query.fingerprint),
+                    Some(&query.text),
+                );
                 Err(error)
             }
         }
@@ -105,7 +111,13 @@ impl Unifier {
             Ok(x) => x,
             Err(source) => {
                 let error = self.classify(sql, source);
-                record_error(&diag, "execute", &error, Some(&query.fingerprint));
+                record_error(
+                    &diag,
+                    "execute",
+                    &error,
+                    Some(&query.fingerprint),
+                    Some(&query.text),
+                );
                 return Err(error);
             }
         };
@@ -319,11 +331,16 @@ pub(crate) fn record_error(
     operation: &str,
     error: &Error,
     fingerprint: Option<&String>,
+    text: Option<&crate::compile::SqlText>,
 ) {
+    let message = crate::error::error_chain(error);
     diag.record(
         Status::Error,
         diag.elapsed(),
-        crate::error::error_chain(error),
+        match text {
+            Some(text) => text.redact(&message),
+            None => message,
+        },
         ErrorEvent {
             operation: operation.into(),
             error_kind: error.kind().into(),

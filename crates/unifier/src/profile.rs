@@ -68,6 +68,10 @@ pub struct DiagnosticsProfile {
     pub retention_days: Option<u64>,
     /// Then the oldest session files are deleted until `dir` holds at most this many MiB.
     pub max_mb: Option<u64>,
+    /// Keep statements in events as written (literals included). By default events keep
+    /// them normalized: literals replaced by `$1`, `$2`, …, as `pg_stat_statements` does,
+    /// and literals quoted in error messages blanked.
+    pub full_sql: bool,
 }
 
 impl DiagnosticsProfile {
@@ -90,6 +94,7 @@ impl Default for DiagnosticsProfile {
             history: true,
             retention_days: None,
             max_mb: None,
+            full_sql: false,
         }
     }
 }

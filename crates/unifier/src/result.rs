@@ -40,6 +40,8 @@ pub struct CompiledQuery {
     pub(crate) policy_time: Duration,
     /// Time spent planning and verifying.
     pub(crate) plan_time: Duration,
+    /// The statement as events show it.
+    pub(crate) text: crate::compile::SqlText,
 }
 
 impl CompiledQuery {

@@ -1,5 +1,6 @@
 //! Integration tests of the facade: real sessions, real parquet files, real events.
 
+mod audit;
 mod compile;
 mod doors;
 mod execute;
