@@ -309,7 +309,8 @@ fn manifest_text(scale: f64) -> String {
          # Keep using it:  unifier --catalog <this file> shell\n\
          # (a new `unifier demo` run rewrites this file and starts `urgent_orders` over)\n\n\
          [policy]\n\
-         preset = \"writer\"    # queries, and INSERT/UPDATE/DELETE on Delta tables; no DDL, no COPY\n\n\
+         preset = \"writer\"    # queries, and INSERT/UPDATE/DELETE on Delta tables; no DDL, no COPY\n\
+         read_diagnostics = true  # the audit trail (diagnostics.*) is readable here; off outside admin by default\n\n\
          [runtime]\n\
          query_timeout_ms = 60000\n\n\
          [[datasets]]\n\

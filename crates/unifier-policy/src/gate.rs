@@ -226,6 +226,24 @@ impl Policy {
                 position,
             });
         }
+        if !profile.read_diagnostics {
+            for (parts, position) in &found.relations {
+                let schema = match parts.as_slice() {
+                    [schema, _] | [_, schema, _] => schema.as_str(),
+                    _ => continue,
+                };
+                if schema == "diagnostics" {
+                    violations.push(Violation {
+                        code: ViolationCode::DiagnosticsDenied,
+                        message: format!(
+                            "`{}` is part of the audit trail (every earlier statement), and this policy does not let it be read: set read_diagnostics = true in the policy, or use `unifier diagnostics`",
+                            parts.join(".")
+                        ),
+                        position: *position,
+                    });
+                }
+            }
+        }
         for (full, last, position) in &found.functions {
             if profile.denied_functions.contains(full) || profile.denied_functions.contains(last) {
                 violations.push(Violation {

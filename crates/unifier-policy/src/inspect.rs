@@ -37,6 +37,9 @@ pub(crate) struct Findings {
     /// Called functions: (lowercase qualified name, lowercase last part, position).
     pub(crate) functions: Vec<(String, String, Position)>,
     pub(crate) unsupported: Vec<(UnsupportedConstruct, String, Position)>,
+    /// Tables named, as DataFusion resolves their parts (unquoted parts lowercased,
+    /// quoted parts as written), with where they are named.
+    pub(crate) relations: Vec<(Vec<String>, Position)>,
 }
 
 /// Walks `statement`. `Err` carries the position where nesting passed `max_depth`.
@@ -335,6 +338,20 @@ impl Visitor for Walker {
     }
 
     fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<Position> {
+        let parts: Option<Vec<String>> = relation
+            .0
+            .iter()
+            .map(|part| {
+                part.as_ident().map(|ident| match ident.quote_style {
+                    Some(_) => ident.value.clone(),
+                    None => ident.value.to_lowercase(),
+                })
+            })
+            .collect();
+        if let (Some(parts), Some(first)) = (parts, relation.0.first().and_then(|p| p.as_ident())) {
+            let at = start_of(first.span).unwrap_or(self.fallback);
+            self.findings.relations.push((parts, at));
+        }
         for part in &relation.0 {
             if let Some(ident) = part.as_ident()
                 && looks_like_location(&ident.value)

@@ -73,6 +73,7 @@ impl Preset {
             Preset::Admin => {
                 profile.allowed_classes = StatementClass::ALL.into_iter().collect();
                 profile.allow_external_access = true;
+                profile.read_diagnostics = true;
             }
         }
         profile
@@ -134,6 +135,10 @@ pub struct PolicyProfile {
     /// is recorded.
     #[serde(default)]
     pub allow_unchecked: bool,
+    /// Whether the `diagnostics.*` tables (the audit trail: every earlier statement,
+    /// normalized) may be read. On in the `admin` preset only.
+    #[serde(default)]
+    pub read_diagnostics: bool,
 }
 
 impl Default for PolicyProfile {
@@ -151,6 +156,7 @@ impl Default for PolicyProfile {
             allowed_locations: Vec::new(),
             denied_functions: BTreeSet::new(),
             allow_unchecked: false,
+            read_diagnostics: false,
         }
     }
 }
@@ -174,6 +180,7 @@ struct ProfileFile {
     allowed_locations: Option<Vec<String>>,
     denied_functions: Option<BTreeSet<String>>,
     allow_unchecked: Option<bool>,
+    read_diagnostics: Option<bool>,
 }
 
 impl PolicyProfile {
@@ -210,7 +217,8 @@ impl PolicyProfile {
             allow_external_access,
             allowed_locations,
             denied_functions,
-            allow_unchecked
+            allow_unchecked,
+            read_diagnostics
         );
         profile.validate(origin)?;
         Ok(profile)

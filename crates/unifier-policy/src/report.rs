@@ -122,6 +122,9 @@ pub enum ViolationCode {
     FunctionDenied,
     /// A construct that parses but that DataFusion 55 cannot run (see `docs/policy.md`).
     Unsupported,
+    /// A table of the `diagnostics` schema (the audit trail) under a policy without
+    /// `read_diagnostics`.
+    DiagnosticsDenied,
 }
 
 impl ViolationCode {
@@ -133,6 +136,7 @@ impl ViolationCode {
             ViolationCode::ExternalAccess => "external_access",
             ViolationCode::FunctionDenied => "function_denied",
             ViolationCode::Unsupported => "unsupported",
+            ViolationCode::DiagnosticsDenied => "diagnostics_denied",
         }
     }
 }

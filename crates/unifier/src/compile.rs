@@ -123,7 +123,23 @@ impl Unifier {
         // A dataset that failed to register is refused by name, with its cause, before
         // the planner reports it as missing.
         if let Ok(references) = state.resolve_table_references(&statement) {
+            let defaults = &state.config_options().catalog;
+            let (catalog, schema) = (
+                defaults.default_catalog.clone(),
+                defaults.default_schema.clone(),
+            );
             for reference in references {
+                // The policy saw the names as written; a bare name resolved through a
+                // changed default schema is held to the same rule here.
+                let resolved = reference.clone().resolve(&catalog, &schema);
+                if &*resolved.schema == "diagnostics" && !profile.read_diagnostics {
+                    return Err(Error::PlanRefused {
+                        sql: canonical_sql.clone(),
+                        source: Box::new(DataFusionError::Plan(format!(
+                            "`{reference}` resolves to `{resolved}`, part of the audit trail, and this policy does not let it be read (read_diagnostics)"
+                        ))),
+                    });
+                }
                 let name = reference.to_string();
                 if let Some(cause) = self.io.dataset(&name).and_then(|d| d.error) {
                     return Err(Error::DatasetUnavailable { name, cause });

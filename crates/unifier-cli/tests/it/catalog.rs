@@ -416,6 +416,20 @@ fn history_is_read_only_by_queries_of_diagnostics_and_kept_within_retention() {
         "retention_days = 30 deletes a 40-day-old session file"
     );
 
+    // The default policy (read_only) does not read the audit trail.
+    let (code, _, err) = unifier_in(
+        dir.path(),
+        &["query", "SELECT history_skipped FROM diagnostics.recorder"],
+        None,
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("diagnostics_denied"), "{err}");
+    std::fs::write(
+        dir.path().join("unifier.toml"),
+        "[policy]\nread_diagnostics = true\n\n[diagnostics]\nretention_days = 30\n",
+    )
+    .unwrap();
+
     // Only a query of diagnostics.* reads history; the unreadable entry is counted.
     let (code, out, err) = unifier_in(
         dir.path(),

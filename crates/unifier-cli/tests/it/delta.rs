@@ -29,6 +29,7 @@ fn catalog() -> tempfile::TempDir {
         dir.path().join("unifier.toml"),
         r#"[policy]
 preset = "writer"
+read_diagnostics = true
 
 [[datasets]]
 name = "t"

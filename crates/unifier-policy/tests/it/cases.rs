@@ -101,6 +101,13 @@ pub(crate) const CASES: &[(SqlDialect, Preset, &str, &str)] = &[
     (G, W, "COPY t TO '/tmp/x.csv'", "deny class_denied,external_access | copy"),
     (Postgresql, A, "COPY t FROM '/tmp/x.csv'", "error parse_error"),
     (Snowflake, A, "COPY INTO t FROM @stage", "deny unsupported | copy"),
+    // The audit trail: only where the policy reads diagnostics (admin).
+    (G, R, "SELECT * FROM diagnostics.events", "deny diagnostics_denied | query"),
+    (G, W, "SELECT 1 FROM t WHERE id IN (SELECT event_id FROM Diagnostics.Policy)", "deny diagnostics_denied | query"),
+    (G, R, "SELECT * FROM \"diagnostics\".events", "deny diagnostics_denied | query"),
+    (G, R, "SELECT * FROM \"Diagnostics\".events", "allow query"),
+    (G, A, "SELECT * FROM datafusion.diagnostics.events", "allow query"),
+    (G, R, "SELECT * FROM diagnostics_copy", "allow query"),
     // SET, RESET, transactions, PREPARE.
     (G, R, "SET datafusion.execution.batch_size = 1024", "deny class_denied | set"),
     (G, A, "SET datafusion.execution.batch_size = 1024", "allow set"),

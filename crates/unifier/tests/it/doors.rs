@@ -6,17 +6,21 @@
 
 use datafusion::prelude::SessionContext;
 use unifier::io::RegisterOptions;
+use unifier::policy::StatementClass;
 use unifier::policy::{PolicyProfile, Preset};
 use unifier::write::{WriteRequest, WriteSource, WriteTarget};
-use unifier::{Error, Unifier, UnifierProfile};
+use unifier::{Compiled, Error, Params, Unifier, UnifierProfile};
 
 use crate::{batch, rows};
 
 fn with_preset(preset: Preset) -> UnifierProfile {
-    UnifierProfile {
+    let mut profile = UnifierProfile {
         policy: PolicyProfile::preset(preset),
         ..UnifierProfile::default()
-    }
+    };
+    // These tests read the audit trail to see the attempts recorded.
+    profile.policy.read_diagnostics = true;
+    profile
 }
 
 #[tokio::test]
@@ -91,9 +95,8 @@ async fn a_write_source_plan_that_writes_is_refused_before_it_runs() {
     // A hostile caller plans statements in a context of its own, where `mem` is the
     // same table, and hands the plans to the write API as "sources".
     let theirs = SessionContext::new();
-    theirs
-        .register_batch("mem", b.clone())
-        .expect("their own table");
+    let registered = theirs.register_batch("mem", b.clone()); // tidy: baseline (theirs)
+    registered.expect("their own table");
     for sql in [
         "INSERT INTO mem VALUES (9, 'x')",
         "DELETE FROM mem",
@@ -115,5 +118,71 @@ async fn a_write_source_plan_that_writes_is_refused_before_it_runs() {
             .lines()
             .nth(3),
         Some("| 3 |")
+    );
+}
+
+#[tokio::test]
+async fn the_audit_trail_is_read_only_where_the_policy_says_so() {
+    for preset in [Preset::ReadOnly, Preset::Writer] {
+        let mut profile = UnifierProfile {
+            policy: PolicyProfile::preset(preset),
+            ..UnifierProfile::default()
+        };
+        profile.policy.allowed_classes.insert(StatementClass::Set);
+        let u = Unifier::new(profile).unwrap();
+        let b = batch(1..=3);
+        u.catalog()
+            .register_batches("t", b.schema(), vec![b], RegisterOptions::default())
+            .unwrap();
+        for sql in [
+            "SELECT * FROM diagnostics.events",
+            "select message from DIAGNOSTICS.EVENTS",
+            "SELECT * FROM \"diagnostics\".\"policy\"",
+            "SELECT * FROM datafusion.diagnostics.execute",
+            "SELECT id FROM t WHERE id IN (SELECT event_id FROM diagnostics.events)",
+            "WITH e AS (SELECT * FROM diagnostics.events) SELECT count(*) FROM e",
+            "SELECT * FROM t JOIN diagnostics.compile c ON t.id = c.event_id",
+            "EXPLAIN SELECT * FROM diagnostics.policy",
+        ] {
+            let Compiled::Denied(denied) = u.compile(sql, Params::None).await.unwrap() else {
+                panic!("{preset:?}: allowed: {sql}");
+            };
+            let codes: Vec<&str> = denied
+                .report
+                .verdict
+                .violations()
+                .iter()
+                .map(|v| v.code.as_str())
+                .collect();
+            assert!(codes.contains(&"diagnostics_denied"), "{sql}: {codes:?}");
+        }
+        // A bare name through a changed default schema is refused after planning.
+        u.sql(
+            "SET datafusion.catalog.default_schema = 'diagnostics'",
+            Params::None,
+        )
+        .await
+        .unwrap();
+        let err = u
+            .sql("SELECT * FROM events", Params::None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::PlanRefused { .. })
+                && unifier::error_chain(&err).contains("audit trail"),
+            "{err}"
+        );
+    }
+    // The admin preset reads it.
+    let admin = Unifier::new(UnifierProfile {
+        policy: PolicyProfile::preset(Preset::Admin),
+        ..UnifierProfile::default()
+    })
+    .unwrap();
+    assert!(
+        admin
+            .sql("SELECT count(*) FROM diagnostics.events", Params::None)
+            .await
+            .is_ok()
     );
 }

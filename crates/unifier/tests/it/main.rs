@@ -30,6 +30,8 @@ fn profile(preset: Preset) -> UnifierProfile {
         ..UnifierProfile::default()
     };
     profile.scan.target_partitions = 2;
+    // The tests read the audit trail to check what was recorded.
+    profile.policy.read_diagnostics = true;
     profile
 }
 
