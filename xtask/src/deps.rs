@@ -36,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("unifier-cli", &["unifier"]),
+    ("unifier-conformance", &["unifier"]),
     ("unifier-test-support", &[]),
     ("xtask", &[]),
 ];

@@ -11,6 +11,8 @@
 //!                            TPC-H vs raw DataFusion and DuckDB, answers checked
 //! cargo xtask release        the release `unifier` binary, built with the benchmarks' examples
 //!                            in one invocation (one DataFusion build serves both)
+//! cargo xtask slt [--data DIR] [--policy P] [--verbose] FILES...
+//!                            DataFusion's sqllogictest files through the facade
 //! cargo xtask interop        Delta tables written by unifier, read by python deltalake,
 //!                            DuckDB's delta extension and polars (a venv under the target dir)
 //! ```
@@ -36,12 +38,13 @@ fn main() -> Result<()> {
         ["bench", "tpch", options @ ..] => bench_tpch(&root, options),
         ["bench", which @ ..] => bench(&root, which),
         ["interop"] => interop(&root),
+        ["slt", options @ ..] => slt(&root, options),
         ["release"] => release(&root).map(|dir| {
             println!("{}", dir.join("unifier").display());
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop>"
+                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop|slt FILES...>"
             );
             std::process::exit(2);
         }
@@ -139,6 +142,47 @@ fn ci(root: &Path) -> Result<()> {
     eprintln!("==> tidy");
     tidy::run(root)?;
     eprintln!("ci: all gates passed");
+    Ok(())
+}
+
+/// `slt [--data DIR] [--policy P] [--verbose] FILES...`: builds the workspace's binaries
+/// (one feature resolution with the tests, so no second DataFusion build) and runs
+/// `unifier-slt` from the workspace root, pointing it at the test files the
+/// datafusion-sqllogictest crate ships (found with `cargo metadata`).
+fn slt(root: &Path, options: &[&str]) -> Result<()> {
+    cargo_step(
+        root,
+        "cargo build --workspace --bins",
+        &["build", "--workspace", "--bins"],
+        &[],
+    )?;
+    let output = cargo()
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("cargo metadata's output")?;
+    let test_files = metadata["packages"]
+        .as_array()
+        .and_then(|packages| {
+            packages
+                .iter()
+                .find(|p| p["name"] == "datafusion-sqllogictest")
+        })
+        .and_then(|p| p["manifest_path"].as_str())
+        .map(|manifest| Path::new(manifest).with_file_name("test_files"))
+        .context("datafusion-sqllogictest is not in cargo metadata")?;
+    eprintln!("==> unifier-slt {}", options.join(" "));
+    let status = Command::new(target_dir(root).join("debug/unifier-slt"))
+        .current_dir(root)
+        .args(options)
+        .env("UNIFIER_SLT_TEST_FILES", &test_files)
+        .status()
+        .context("cannot start unifier-slt")?;
+    if !status.success() {
+        bail!("unifier-slt: {status}");
+    }
     Ok(())
 }
 

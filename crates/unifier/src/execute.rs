@@ -12,7 +12,7 @@ use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement};
 use datafusion::physical_plan::collect;
 use unifier_diagnostics::{DiagnosticsContext, ErrorEvent, Status};
-use unifier_io_adapter::IfExists;
+use unifier_io_adapter::{IfExists, WriteCapabilities};
 use unifier_policy::PolicyReport;
 
 use crate::error::{Error, Result};
@@ -262,6 +262,29 @@ impl Unifier {
             DdlStatement::DropTable(drop) => self
                 .drop_table(sql, &drop.name.to_string(), drop.if_exists)
                 .map(|()| empty()),
+            DdlStatement::CreateExternalTable(create) => {
+                let capabilities = WriteCapabilities {
+                    append: true,
+                    ..WriteCapabilities::NONE
+                };
+                let flags = (create.if_not_exists, create.or_replace);
+                self.adopt_created(sql, ddl, &create.name, flags, capabilities)
+                    .await
+                    .map(|()| empty())
+            }
+            DdlStatement::CreateMemoryTable(create) => {
+                let capabilities = WriteCapabilities {
+                    append: true,
+                    overwrite: false,
+                    delete: true,
+                    update: true,
+                    merge: false,
+                };
+                let flags = (create.if_not_exists, create.or_replace);
+                self.adopt_created(sql, ddl, &create.name, flags, capabilities)
+                    .await
+                    .map(|()| empty())
+            }
             other => Err(Error::Unsupported {
                 sql: sql.to_owned(),
                 reason: format!(
@@ -270,6 +293,45 @@ impl Unifier {
                 ),
             }),
         }
+    }
+
+    /// `CREATE [EXTERNAL] TABLE`, allowed by the policy: DataFusion builds the table
+    /// (its factories, its schema and option handling), then the table is taken out of
+    /// the session and registered through the catalog like any dataset — recorded, with
+    /// the write operations it accepts through unifier (`capabilities`).
+    async fn adopt_created(
+        &self,
+        sql: &str,
+        ddl: &DdlStatement,
+        name: &datafusion::common::TableReference,
+        (if_not_exists, or_replace): (bool, bool),
+        capabilities: WriteCapabilities,
+    ) -> Result<()> {
+        let shown = name.to_string();
+        if if_not_exists && self.io.dataset(&shown).is_some() {
+            return Ok(());
+        }
+        let failed = |source: DataFusionError| self.classify(sql, source);
+        let ctx = self.io.session();
+        if or_replace && self.io.dataset(&shown).is_some() {
+            // DataFusion replaces in its own catalog; the catalog's entry goes with it.
+            self.io.deregister(&shown)?;
+        }
+        ctx.execute_logical_plan(LogicalPlan::Ddl(ddl.clone()))
+            .await
+            .map_err(failed)?
+            .collect()
+            .await
+            .map_err(failed)?;
+        let provider = ctx.table_provider(name.clone()).await.map_err(failed)?;
+        ctx.deregister_table(name.clone()).map_err(failed)?;
+        self.io.register_provider(
+            &shown,
+            provider,
+            capabilities,
+            self.register_options(IfExists::Fail),
+        )?;
+        Ok(())
     }
 
     pub(crate) fn classify(&self, sql: &str, source: DataFusionError) -> Error {

@@ -1,0 +1,393 @@
+//! `unifier-slt`: DataFusion's own sqllogictest files, run through the unifier facade.
+//!
+//! Every record goes through `Unifier::compile` (the policy, then DataFusion's planner and
+//! `verify_plan`) and `Unifier::execute`, never a raw session; results are normalized
+//! with DataFusion's own value normalizer and compared with its validator, so a record
+//! passes exactly when the facade answers as DataFusion does. Prints `N passed, M failed`
+//! per file and in total; with `--verbose`, each failure.
+//!
+//! ```text
+//! unifier-slt [--data DIR] [--policy admin|writer|read_only|FILE.toml] [--rules] FILES...
+//! ```
+//!
+//! `--data DIR` is a root laid out like DataFusion's repository (`DIR/testing/data`,
+//! `DIR/parquet-testing/data`, `DIR/datafusion/core/tests/data`); each file runs in a
+//! temporary copy of that layout with `datafusion/sqllogictest` as the working directory,
+//! as DataFusion's runner does, so `../../testing/data/...` resolves, and writes land in
+//! `test_files/scratch/<file>/` there. FILES are paths, or names of the files the
+//! `datafusion-sqllogictest` crate ships (`insert`, `tpch/tpch`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use async_trait::async_trait;
+use clap::Parser;
+use datafusion_sqllogictest::{
+    DFColumnType, convert_batches, convert_schema_to_types, df_value_validator, value_normalizer,
+};
+use sqllogictest::{DBOutput, Record};
+use unifier::datafusion::arrow::array::RecordBatch;
+use unifier::policy::{PolicyProfile, Preset};
+use unifier::{Compiled, ExecutionResult, Params, Unifier, UnifierProfile};
+
+/// What can go wrong, for one record or for the run.
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    /// The policy refused the statement: nothing ran.
+    #[error("denied by the policy: {0}")]
+    Denied(String),
+    /// The facade's error (plan, execution, write, ...).
+    #[error("{}", unifier::error_chain(.0))]
+    Facade(#[from] unifier::Error),
+    /// Converting the result to sqllogictest's text form.
+    #[error("cannot convert the result: {0}")]
+    Convert(String),
+    /// A file or directory of the run.
+    #[error("{path}: {source}")]
+    Io {
+        /// What could not be read or written.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that is not a sqllogictest file.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A bad argument.
+    #[error("{0}")]
+    Usage(String),
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "unifier-slt",
+    about = "DataFusion's sqllogictest files through the unifier facade"
+)]
+struct Args {
+    /// A root laid out like DataFusion's repository (default: testdata/conformance).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The policy: a preset name or a profile TOML file.
+    #[arg(long, default_value = "admin")]
+    policy: String,
+    /// Keep unifier's own physical rules on (they show in EXPLAIN output).
+    #[arg(long)]
+    rules: bool,
+    /// Print every failure.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Files: paths, or names of the files the datafusion-sqllogictest crate ships.
+    #[arg(required = true)]
+    files: Vec<String>,
+}
+
+/// The facade as sqllogictest's database: one `Unifier` per file.
+struct Gated {
+    unifier: Unifier,
+}
+
+#[async_trait]
+impl sqllogictest::AsyncDB for Gated {
+    type Error = Error;
+    type ColumnType = DFColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DFColumnType>, Error> {
+        let query = match self.unifier.compile(sql, Params::None).await? {
+            Compiled::Denied(denied) => {
+                let reasons: Vec<String> = denied
+                    .report
+                    .verdict
+                    .violations()
+                    .iter()
+                    .map(|v| format!("{}: {}", v.code.as_str(), v.message))
+                    .collect();
+                return Err(Error::Denied(reasons.join("; ")));
+            }
+            Compiled::Allowed(query) => query,
+        };
+        match self.unifier.execute(&query).await? {
+            ExecutionResult::Table {
+                schema, batches, ..
+            } => rows(&schema, batches),
+            ExecutionResult::Write { summary, .. } => Ok(DBOutput::Rows {
+                types: vec![DFColumnType::Integer],
+                rows: vec![vec![summary.rows.to_string()]],
+            }),
+            ExecutionResult::Reader { .. } => Err(Error::Convert(
+                "execute returned a stream where rows were expected".into(),
+            )),
+        }
+    }
+
+    fn engine_name(&self) -> &str {
+        "unifier"
+    }
+
+    async fn sleep(duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
+
+    async fn shutdown(&mut self) {}
+}
+
+/// Rows in sqllogictest's text form, as DataFusion's own engine makes them.
+fn rows(
+    schema: &unifier::arrow::datatypes::SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<DBOutput<DFColumnType>, Error> {
+    let types = convert_schema_to_types(schema.fields());
+    let rows =
+        convert_batches(schema, batches, false).map_err(|e| Error::Convert(e.to_string()))?;
+    if rows.is_empty() && types.is_empty() {
+        Ok(DBOutput::StatementComplete(0))
+    } else {
+        Ok(DBOutput::Rows { types, rows })
+    }
+}
+
+/// The profile a file runs under: the policy named, DataFusion's runner's partitions.
+fn profile(policy: &str, rules: bool) -> Result<UnifierProfile, Error> {
+    let policy = match policy {
+        "admin" => PolicyProfile::preset(Preset::Admin),
+        "writer" => PolicyProfile::preset(Preset::Writer),
+        "read_only" => PolicyProfile::preset(Preset::ReadOnly),
+        path => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.into(),
+                source,
+            })?;
+            PolicyProfile::from_toml(&text, path).map_err(|e| Error::Usage(e.to_string()))?
+        }
+    };
+    let mut profile = UnifierProfile {
+        policy,
+        ..UnifierProfile::default()
+    };
+    // DataFusion's runner plans with 4 partitions: EXPLAIN output stays comparable.
+    profile.scan.target_partitions = 4;
+    profile.runtime.ordered_concat = rules;
+    profile.runtime.decode_join_filters = rules;
+    // No events on disk; the audit trail of a conformance run stays in memory.
+    profile.diagnostics.dir = None;
+    Ok(profile)
+}
+
+/// The shipped `test_files` folder of the datafusion-sqllogictest crate: where
+/// `UNIFIER_SLT_TEST_FILES` says (`cargo xtask slt` sets it from `cargo metadata`), else
+/// looked up in cargo's registry sources.
+fn shipped_test_files() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("UNIFIER_SLT_TEST_FILES") {
+        return Some(PathBuf::from(dir));
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    let sources = std::fs::read_dir(cargo_home.join("registry/src")).ok()?;
+    sources.flatten().find_map(|index| {
+        let dir = index
+            .path()
+            .join(format!("datafusion-sqllogictest-{DATAFUSION_SQLLOGICTEST}"))
+            .join("test_files");
+        dir.is_dir().then_some(dir)
+    })
+}
+
+/// The version of the datafusion-sqllogictest crate this runner links.
+const DATAFUSION_SQLLOGICTEST: &str = "55.2.0";
+
+fn resolve_file(name: &str) -> Result<PathBuf, Error> {
+    let path = PathBuf::from(name);
+    if path.is_file() {
+        return Ok(path);
+    }
+    let shipped =
+        shipped_test_files().ok_or_else(|| Error::Usage(format!("`{name}` is not a file")))?;
+    let candidate = shipped.join(if name.ends_with(".slt") {
+        name.to_owned()
+    } else {
+        format!("{name}.slt")
+    });
+    if candidate.is_file() {
+        Ok(candidate)
+    } else {
+        Err(Error::Usage(format!(
+            "`{name}` is neither a file nor one of the shipped test files in {}",
+            shipped.display()
+        )))
+    }
+}
+
+/// A temporary root laid out like DataFusion's repository, the data linked in, and the
+/// working directory a file runs in.
+fn workspace_for(data: &Path, file: &Path) -> Result<(tempfile::TempDir, PathBuf), Error> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    let root = tempfile::tempdir().map_err(io(Path::new("temporary directory")))?;
+    let link = |from: &Path, to: &Path| -> Result<(), Error> {
+        if from.exists() {
+            std::fs::create_dir_all(to.parent().unwrap_or(to)).map_err(io(to))?;
+            std::os::unix::fs::symlink(from, to).map_err(io(to))?;
+        }
+        Ok(())
+    };
+    link(&data.join("testing"), &root.path().join("testing"))?;
+    link(
+        &data.join("parquet-testing"),
+        &root.path().join("parquet-testing"),
+    )?;
+    link(
+        &data.join("datafusion/core/tests/data"),
+        &root.path().join("datafusion/core/tests/data"),
+    )?;
+    let cwd = root.path().join("datafusion/sqllogictest");
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("file")
+        .to_owned();
+    let scratch = cwd.join("test_files/scratch").join(stem);
+    std::fs::create_dir_all(&scratch).map_err(io(&scratch))?;
+    // Files that include `.slt.part` files next to them read them relative to their own
+    // folder: link the shipped folder's siblings in.
+    if let Some(parent) = file.parent()
+        && let Ok(entries) = std::fs::read_dir(parent)
+    {
+        let here = cwd.join("test_files").join(
+            parent
+                .strip_prefix(shipped_test_files().unwrap_or_default())
+                .unwrap_or(Path::new("")),
+        );
+        std::fs::create_dir_all(&here).map_err(io(&here))?;
+        for entry in entries.flatten() {
+            let target = here.join(entry.file_name());
+            if !target.exists() && entry.file_name() != "scratch" {
+                let _ = std::os::unix::fs::symlink(entry.path(), &target);
+            }
+        }
+    }
+    Ok((root, cwd))
+}
+
+/// Outcome of one file.
+#[derive(Debug, Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    failures: Vec<String>,
+}
+
+async fn run_file(args: &Args, data: &Path, file: &Path) -> Result<Tally, Error> {
+    let (_root, cwd) = workspace_for(data, file)?;
+    let absolute = file.canonicalize().map_err(|source| Error::Io {
+        path: file.to_owned(),
+        source,
+    })?;
+    std::env::set_current_dir(&cwd).map_err(|source| Error::Io {
+        path: cwd.clone(),
+        source,
+    })?;
+    let records: Vec<Record<DFColumnType>> =
+        sqllogictest::parse_file(&absolute).map_err(|e| Error::Parse {
+            path: absolute.clone(),
+            message: e.to_string(),
+        })?;
+    let profile = profile(&args.policy, args.rules)?;
+    let unifier = Unifier::new(profile)?;
+    let mut runner = sqllogictest::Runner::new(move || {
+        let unifier = unifier.clone();
+        async move { Ok(Gated { unifier }) }
+    });
+    runner.add_label("Datafusion");
+    runner.with_column_validator(sqllogictest::strict_column_validator);
+    runner.with_normalizer(value_normalizer);
+    runner.with_validator(df_value_validator);
+    let mut tally = Tally::default();
+    for record in records {
+        if let Record::Halt { .. } = record {
+            break;
+        }
+        let counts = matches!(record, Record::Query { .. } | Record::Statement { .. });
+        match runner.run_async(record).await {
+            Ok(_) if counts => tally.passed += 1,
+            Ok(_) => {}
+            Err(e) => {
+                tally.failed += 1;
+                tally.failures.push(e.to_string());
+            }
+        }
+    }
+    Ok(tally)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // Everything resolved before the first file changes the working directory.
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("testdata/conformance"));
+    let data = match data.canonicalize() {
+        Ok(data) => data,
+        Err(e) => {
+            eprintln!("error: --data {}: {e}", data.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut files = Vec::with_capacity(args.files.len());
+    for name in &args.files {
+        match resolve_file(name).and_then(|f| {
+            f.canonicalize()
+                .map_err(|source| Error::Io { path: f, source })
+        }) {
+            Ok(file) => files.push((name, file)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (mut passed, mut failed) = (0, 0);
+    let mut broken = false;
+    for (name, file) in files {
+        match runtime.block_on(run_file(&args, &data, &file)) {
+            Ok(tally) => {
+                println!("{name}: {} passed, {} failed", tally.passed, tally.failed);
+                if args.verbose {
+                    for failure in &tally.failures {
+                        println!("  {}", failure.replace('\n', "\n  "));
+                    }
+                }
+                passed += tally.passed;
+                failed += tally.failed;
+            }
+            Err(e) => {
+                println!("{name}: not run: {e}");
+                broken = true;
+            }
+        }
+    }
+    println!("total: {passed} passed, {failed} failed");
+    if failed > 0 || broken {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
