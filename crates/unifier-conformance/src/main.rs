@@ -36,8 +36,9 @@ enum Error {
     /// The policy refused the statement: nothing ran.
     #[error("denied by the policy: {0}")]
     Denied(String),
-    /// The facade's error (plan, execution, write, ...).
-    #[error("{}", unifier::error_chain(.0))]
+    /// The facade's error (plan, execution, write, ...), shown as DataFusion's runner
+    /// shows its errors (see [`as_datafusion_shows_it`]).
+    #[error("{}", as_datafusion_shows_it(.0))]
     Facade(#[from] unifier::Error),
     /// Converting the result to sqllogictest's text form.
     #[error("cannot convert the result: {0}")]
@@ -90,6 +91,9 @@ struct Args {
 /// The facade as sqllogictest's database: one `Unifier` per file.
 struct Gated {
     unifier: Unifier,
+    /// The temporary root, as DataFusion prints paths (no leading `/`): shown as
+    /// `WORKSPACE_ROOT`, as DataFusion's runner shows its checkout.
+    root: String,
 }
 
 #[async_trait]
@@ -114,7 +118,7 @@ impl sqllogictest::AsyncDB for Gated {
         match self.unifier.execute(&query).await? {
             ExecutionResult::Table {
                 schema, batches, ..
-            } => rows(&schema, batches),
+            } => rows(&schema, batches, &self.root),
             ExecutionResult::Write { summary, .. } => Ok(DBOutput::Rows {
                 types: vec![DFColumnType::Integer],
                 rows: vec![vec![summary.rows.to_string()]],
@@ -136,14 +140,52 @@ impl sqllogictest::AsyncDB for Gated {
     async fn shutdown(&mut self) {}
 }
 
+/// An error in the form DataFusion's runner prints, so the files' expected-error
+/// patterns can be held against it: the engine's own error (`DataFusion error: …`) when
+/// the facade's error wraps one; an error of unifier's parser in DataFusion's parser form
+/// (`SQL error: ParserError("…")`, capitalized, with sqlparser's ` at Line: L, Column: C`
+/// on `Expected:` messages); otherwise the facade's own text.
+fn as_datafusion_shows_it(error: &unifier::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(df) = e.downcast_ref::<unifier::datafusion::error::DataFusionError>() {
+            return format!("DataFusion error: {df}");
+        }
+        source = e.source();
+    }
+    if let unifier::Error::Policy(policy) = error
+        && let Some(sql) = policy.sql_errors().first()
+        && sql.code.as_str() == "parse_error"
+    {
+        let mut message = sql.message.clone();
+        if let Some(first) = message.get(..1) {
+            message = first.to_uppercase() + &message[1..];
+        }
+        if message.starts_with("Expected") {
+            message = format!(
+                "{message} at Line: {}, Column: {}",
+                sql.position.line, sql.position.column
+            );
+        }
+        return format!("DataFusion error: SQL error: ParserError({message:?})");
+    }
+    unifier::error_chain(error)
+}
+
 /// Rows in sqllogictest's text form, as DataFusion's own engine makes them.
 fn rows(
     schema: &unifier::arrow::datatypes::SchemaRef,
     batches: Vec<RecordBatch>,
+    root: &str,
 ) -> Result<DBOutput<DFColumnType>, Error> {
     let types = convert_schema_to_types(schema.fields());
-    let rows =
+    let mut rows =
         convert_batches(schema, batches, false).map_err(|e| Error::Convert(e.to_string()))?;
+    for cell in rows.iter_mut().flatten() {
+        if cell.contains(root) {
+            *cell = cell.replace(root, "WORKSPACE_ROOT");
+        }
+    }
     if rows.is_empty() && types.is_empty() {
         Ok(DBOutput::StatementComplete(0))
     } else {
@@ -285,7 +327,12 @@ struct Tally {
 }
 
 async fn run_file(args: &Args, data: &Path, file: &Path) -> Result<Tally, Error> {
-    let (_root, cwd) = workspace_for(data, file)?;
+    let (root, cwd) = workspace_for(data, file)?;
+    let shown_root = root
+        .path()
+        .to_string_lossy()
+        .trim_start_matches('/')
+        .to_owned();
     let absolute = file.canonicalize().map_err(|source| Error::Io {
         path: file.to_owned(),
         source,
@@ -303,7 +350,8 @@ async fn run_file(args: &Args, data: &Path, file: &Path) -> Result<Tally, Error>
     let unifier = Unifier::new(profile)?;
     let mut runner = sqllogictest::Runner::new(move || {
         let unifier = unifier.clone();
-        async move { Ok(Gated { unifier }) }
+        let root = shown_root.clone();
+        async move { Ok(Gated { unifier, root }) }
     });
     runner.add_label("Datafusion");
     runner.with_column_validator(sqllogictest::strict_column_validator);
