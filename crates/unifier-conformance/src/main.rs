@@ -148,7 +148,12 @@ impl sqllogictest::AsyncDB for Gated {
 fn as_datafusion_shows_it(error: &unifier::Error) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
-        if let Some(df) = e.downcast_ref::<unifier::datafusion::error::DataFusionError>() {
+        use unifier::datafusion::error::DataFusionError;
+        // The facade keeps engine errors boxed: `Box<DataFusionError>` is the source.
+        let df = e
+            .downcast_ref::<DataFusionError>()
+            .or_else(|| e.downcast_ref::<Box<DataFusionError>>().map(|b| &**b));
+        if let Some(df) = df {
             return format!("DataFusion error: {df}");
         }
         source = e.source();
