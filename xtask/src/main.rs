@@ -1,7 +1,8 @@
 //! `cargo xtask`: unifier's CI gates and benchmarks.
 //!
 //! ```text
-//! cargo xtask ci             fmt --check, clippy -D warnings, tests, doc -D warnings, deps, tidy
+//! cargo xtask ci             fmt --check, clippy -D warnings, tests, conformance (slt against
+//!                            its baseline), doc -D warnings, deps, tidy
 //! cargo xtask deps           layer edges and duplicate engine versions, from cargo metadata
 //! cargo xtask tidy           source-file hygiene
 //! cargo xtask test           the tests (nextest when installed, else cargo test) + doctests
@@ -131,6 +132,9 @@ fn ci(root: &Path) -> Result<()> {
         &[],
     )?;
     test(root)?;
+    let mut conformance = vec!["--expect", "testdata/conformance/expected.txt"];
+    conformance.extend_from_slice(CONFORMANCE_FILES);
+    slt(root, &conformance)?;
     cargo_step(
         root,
         "cargo doc -D warnings",
@@ -145,15 +149,37 @@ fn ci(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// DataFusion's sqllogictest files CI runs through the facade, held to
+/// `testdata/conformance/expected.txt`.
+const CONFORMANCE_FILES: &[&str] = &[
+    "create_external_table",
+    "listing_table_partitions",
+    "insert",
+    "insert_to_external",
+    "copy",
+    "parquet_sorted_statistics",
+    "sort_pushdown",
+    "parquet_filter_pushdown",
+    "information_schema",
+    "set_variable",
+    "describe",
+    "explain_analyze",
+    "errors",
+    "dml_delete",
+    "truncate",
+];
+
 /// `slt [--data DIR] [--policy P] [--verbose] FILES...`: builds the workspace's binaries
 /// (one feature resolution with the tests, so no second DataFusion build) and runs
 /// `unifier-slt` from the workspace root, pointing it at the test files the
 /// datafusion-sqllogictest crate ships (found with `cargo metadata`).
 fn slt(root: &Path, options: &[&str]) -> Result<()> {
+    // `--tests` too: the features resolve as for the test build, whose artifacts
+    // (DataFusion's included) this then reuses.
     cargo_step(
         root,
-        "cargo build --workspace --bins",
-        &["build", "--workspace", "--bins"],
+        "cargo build --workspace --tests --bins",
+        &["build", "--workspace", "--tests", "--bins"],
         &[],
     )?;
     let output = cargo()

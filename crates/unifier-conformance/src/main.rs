@@ -83,6 +83,10 @@ struct Args {
     /// Print every failure.
     #[arg(long, short)]
     verbose: bool,
+    /// A baseline (`file: N passed, M failed` lines, as this prints them): fail when a
+    /// file passes fewer records or fails more than it says.
+    #[arg(long)]
+    expect: Option<PathBuf>,
     /// Files: paths, or names of the files the datafusion-sqllogictest crate ships.
     #[arg(required = true)]
     files: Vec<String>,
@@ -323,16 +327,65 @@ fn workspace_for(data: &Path, file: &Path) -> Result<(tempfile::TempDir, PathBuf
     Ok((root, cwd))
 }
 
+/// Files under `dir`, recursively.
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| {
+                let path = e.path();
+                if path.is_dir() { count_files(&path) } else { 1 }
+            })
+            .sum()
+    })
+}
+
+/// `file: N passed, M failed` lines of a baseline.
+fn read_expectations(path: &Path) -> Result<Vec<(String, usize, usize)>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut expected = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parsed = line.split_once(": ").and_then(|(name, counts)| {
+            let (passed, failed) = counts.split_once(" passed, ")?;
+            let failed = failed.split_whitespace().next()?;
+            Some((name.to_owned(), passed.parse().ok()?, failed.parse().ok()?))
+        });
+        match parsed {
+            Some(entry) => expected.push(entry),
+            None => {
+                return Err(Error::Usage(format!(
+                    "{}: `{line}` is not `file: N passed, M failed`",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(expected)
+}
+
 /// Outcome of one file.
 #[derive(Debug, Default)]
 struct Tally {
     passed: usize,
     failed: usize,
+    /// Failures that were the policy's refusals (nothing ran).
+    denied: usize,
+    /// Files the file's records left under its scratch folder.
+    written: usize,
     failures: Vec<String>,
 }
 
 async fn run_file(args: &Args, data: &Path, file: &Path) -> Result<Tally, Error> {
     let (root, cwd) = workspace_for(data, file)?;
+    let scratch = cwd
+        .join("test_files/scratch")
+        .join(file.file_stem().and_then(|s| s.to_str()).unwrap_or("file"));
     let shown_root = root
         .path()
         .to_string_lossy()
@@ -373,10 +426,15 @@ async fn run_file(args: &Args, data: &Path, file: &Path) -> Result<Tally, Error>
             Ok(_) => {}
             Err(e) => {
                 tally.failed += 1;
-                tally.failures.push(e.to_string());
+                let text = e.to_string();
+                if text.contains("denied by the policy:") {
+                    tally.denied += 1;
+                }
+                tally.failures.push(text);
             }
         }
     }
+    tally.written = count_files(&scratch);
     Ok(tally)
 }
 
@@ -417,16 +475,40 @@ fn main() -> ExitCode {
             }
         }
     }
+    let expectations = match args.expect.as_deref().map(read_expectations).transpose() {
+        Ok(e) => e.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let (mut passed, mut failed) = (0, 0);
     let mut broken = false;
+    let mut regressions = Vec::new();
     for (name, file) in files {
         match runtime.block_on(run_file(&args, &data, &file)) {
             Ok(tally) => {
-                println!("{name}: {} passed, {} failed", tally.passed, tally.failed);
+                let mut line = format!("{name}: {} passed, {} failed", tally.passed, tally.failed);
+                if tally.denied > 0 {
+                    line.push_str(&format!(" ({} denied by the policy)", tally.denied));
+                }
+                if tally.written > 0 {
+                    line.push_str(&format!("; {} files written under scratch", tally.written));
+                }
+                println!("{line}");
                 if args.verbose {
                     for failure in &tally.failures {
                         println!("  {}", failure.replace('\n', "\n  "));
                     }
+                }
+                if let Some((_, want_passed, want_failed)) =
+                    expectations.iter().find(|(n, _, _)| n == name)
+                    && (tally.passed < *want_passed || tally.failed > *want_failed)
+                {
+                    regressions.push(format!(
+                        "{name}: {} passed, {} failed; the baseline says {want_passed} passed, {want_failed} failed",
+                        tally.passed, tally.failed
+                    ));
                 }
                 passed += tally.passed;
                 failed += tally.failed;
@@ -438,7 +520,16 @@ fn main() -> ExitCode {
         }
     }
     println!("total: {passed} passed, {failed} failed");
-    if failed > 0 || broken {
+    for regression in &regressions {
+        println!("regression: {regression}");
+    }
+    // With a baseline, the run fails on regressions only; without one, on any failure.
+    let failing = if args.expect.is_some() {
+        !regressions.is_empty()
+    } else {
+        failed > 0
+    };
+    if failing || broken {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

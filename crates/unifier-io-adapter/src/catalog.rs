@@ -485,6 +485,25 @@ impl IoAdapter {
         })
     }
 
+    /// Takes a table that DataFusion itself created in the session (a `CREATE [EXTERNAL]
+    /// TABLE` the facade let DataFusion build) out of the session and registers it like a
+    /// provider: recorded, listed, and writable only as `capabilities` say.
+    pub async fn adopt_session_table(
+        &self,
+        name: &str,
+        capabilities: WriteCapabilities,
+        options: RegisterOptions,
+    ) -> Result<TableProviderMetadata> {
+        let ctx = &self.inner.ctx;
+        let provider = ctx
+            .table_provider(name)
+            .await
+            .map_err(Error::datafusion(name))?;
+        ctx.deregister_table(name)
+            .map_err(Error::datafusion(name))?;
+        self.register_provider(name, provider, capabilities, options)
+    }
+
     /// Registers any `TableProvider` with the write capabilities the caller vouches for.
     pub fn register_provider(
         &self,

@@ -323,14 +323,9 @@ impl Unifier {
             .collect()
             .await
             .map_err(failed)?;
-        let provider = ctx.table_provider(name.clone()).await.map_err(failed)?;
-        ctx.deregister_table(name.clone()).map_err(failed)?;
-        self.io.register_provider(
-            &shown,
-            provider,
-            capabilities,
-            self.register_options(IfExists::Fail),
-        )?;
+        self.io
+            .adopt_session_table(&shown, capabilities, self.register_options(IfExists::Fail))
+            .await?;
         Ok(())
     }
 

@@ -180,10 +180,34 @@ async fn views_and_drops_go_through_the_catalog() {
     );
     u.sql("DROP VIEW big", Params::None).await.unwrap();
     assert!(u.catalog().dataset("big").is_none());
-    let err = u
-        .sql("CREATE TABLE m AS SELECT 1", Params::None)
+    // CREATE TABLE: DataFusion builds it, the catalog registers it (recorded, listed,
+    // writable as a memory table is).
+    u.sql("CREATE TABLE m AS SELECT 1 AS n", Params::None)
         .await
-        .unwrap_err();
+        .unwrap();
+    let m = u
+        .catalog()
+        .dataset("m")
+        .expect("registered through the catalog");
+    assert!(m.capabilities.append && m.capabilities.delete && !m.capabilities.overwrite);
+    u.sql("INSERT INTO m VALUES (2)", Params::None)
+        .await
+        .unwrap();
+    assert!(
+        rows(&u, "SELECT sum(n) AS s FROM m")
+            .await
+            .contains("| 3 |")
+    );
+    assert!(
+        rows(
+            &u,
+            "SELECT dataset FROM diagnostics.register WHERE dataset = 'm'"
+        )
+        .await
+        .contains("| m ")
+    );
+    // DDL the catalog has no place for is still refused.
+    let err = u.sql("CREATE SCHEMA s", Params::None).await.unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
     assert!(
         err.to_string().contains("goes through the catalog"),
