@@ -2,8 +2,10 @@
 
 mod cases;
 mod fingerprints;
+mod generate;
 mod limits;
 mod profiles;
+mod properties;
 mod roundtrip;
 
 use unifier_policy::{Policy, PolicyProfile, Preset, SqlDialect};
