@@ -14,6 +14,8 @@
 //!                            in one invocation (one DataFusion build serves both)
 //! cargo xtask slt [--data DIR] [--policy P] [--verbose] FILES...
 //!                            DataFusion's sqllogictest files through the facade
+//! cargo xtask fuzz [--minutes 10]
+//!                            the policy check fed generated, damaged statements (release)
 //! cargo xtask interop        Delta tables written by unifier, read by python deltalake,
 //!                            DuckDB's delta extension and polars (a venv under the target dir)
 //! ```
@@ -40,12 +42,13 @@ fn main() -> Result<()> {
         ["bench", which @ ..] => bench(&root, which),
         ["interop"] => interop(&root),
         ["slt", options @ ..] => slt(&root, options),
+        ["fuzz", options @ ..] => fuzz(&root, options),
         ["release"] => release(&root).map(|dir| {
             println!("{}", dir.join("unifier").display());
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop|slt FILES...>"
+                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop|slt FILES...|fuzz [--minutes N]>"
             );
             std::process::exit(2);
         }
@@ -146,6 +149,34 @@ fn ci(root: &Path) -> Result<()> {
     eprintln!("==> tidy");
     tidy::run(root)?;
     eprintln!("ci: all gates passed");
+    Ok(())
+}
+
+/// `fuzz [--minutes N]`: the policy fuzz example in release. It builds on its own
+/// (`-p unifier-policy`): the policy crate does not link DataFusion, so this is quick and
+/// does not disturb the shared release build of the engine.
+fn fuzz(root: &Path, options: &[&str]) -> Result<()> {
+    cargo_step(
+        root,
+        "release build of the policy fuzz example",
+        &[
+            "build",
+            "--release",
+            "-p",
+            "unifier-policy",
+            "--example",
+            "fuzz_policy",
+        ],
+        &[],
+    )?;
+    let status = Command::new(target_dir(root).join("release/examples/fuzz_policy"))
+        .current_dir(root)
+        .args(options)
+        .status()
+        .context("cannot start fuzz_policy")?;
+    if !status.success() {
+        bail!("fuzz_policy: {status}");
+    }
     Ok(())
 }
 

@@ -44,11 +44,20 @@ pub(crate) async fn open_table(
     timestamp: Option<&str>,
 ) -> Result<DeltaTable> {
     let url = table_url(name, location)?;
-    let delta_err = |source: DeltaTableError| Error::Delta {
-        name: name.into(),
-        location: location.into(),
-        source: Box::new(source),
-    };
+    let delta_err =
+        |source: DeltaTableError| match url.to_file_path().ok().and_then(|dir| damaged_log(&dir)) {
+            Some(problem) => Error::DeltaLog {
+                name: name.into(),
+                location: location.into(),
+                problem,
+                source: Box::new(source),
+            },
+            None => Error::Delta {
+                name: name.into(),
+                location: location.into(),
+                source: Box::new(source),
+            },
+        };
     let options: HashMap<String, String> = storage_options
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -94,6 +103,85 @@ pub(crate) async fn open_table(
         }
         Err(error) => Err(delta_err(error)),
     }
+}
+
+/// What is wrong with a local table's `_delta_log`, naming the file, when something
+/// is: a gap in the commit versions, a commit line that is not JSON, a checkpoint that
+/// `_last_checkpoint` names but that is not there. `None` when the log looks whole (or is
+/// not a local directory): deltalake's own error then says what it found.
+pub(crate) fn damaged_log(table: &std::path::Path) -> Option<String> {
+    let log = table.join("_delta_log");
+    let entries = std::fs::read_dir(&log).ok()?;
+    let mut commits: Vec<(u64, std::path::PathBuf)> = Vec::new();
+    let mut checkpoints = std::collections::BTreeSet::new();
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        let Some((digits, rest)) = file.split_at_checked(20) else {
+            continue;
+        };
+        let Ok(version) = digits.parse::<u64>() else {
+            continue;
+        };
+        match rest {
+            ".json" => commits.push((version, entry.path())),
+            r if r.starts_with(".checkpoint") && r.ends_with(".parquet") => {
+                checkpoints.insert(version);
+            }
+            _ => {}
+        }
+    }
+    commits.sort();
+    let shown = |path: &std::path::Path| {
+        path.strip_prefix(table)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    // Versions must follow each other (after a checkpoint, earlier commits may be gone).
+    for pair in commits.windows(2) {
+        let ((a, before), (b, after)) = (&pair[0], &pair[1]);
+        if b - a > 1 && !checkpoints.range(a..b).any(|c| c + 1 == *b) {
+            return Some(format!(
+                "commit {} is missing: `{}` is followed by `{}`",
+                a + 1,
+                shown(before),
+                shown(after)
+            ));
+        }
+    }
+    for (_, path) in &commits {
+        let text = std::fs::read_to_string(path).ok()?;
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            if let Err(e) = serde_json::from_str::<serde_json::Value>(line) {
+                return Some(format!(
+                    "`{}` line {} is not JSON ({e})",
+                    shown(path),
+                    i + 1
+                ));
+            }
+        }
+    }
+    let last = log.join("_last_checkpoint");
+    if let Ok(text) = std::fs::read_to_string(&last) {
+        let version = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["version"].as_u64());
+        match version {
+            None => return Some(format!("`{}` is not a checkpoint pointer", shown(&last))),
+            Some(v) if !checkpoints.contains(&v) => {
+                return Some(format!(
+                    "`{}` names the checkpoint of version {v}, but `_delta_log/{v:020}.checkpoint.parquet` is not there",
+                    shown(&last)
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 /// The earliest and latest versions whose commit files are in the log.

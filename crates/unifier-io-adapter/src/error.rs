@@ -152,6 +152,20 @@ pub enum Error {
         /// The name.
         name: String,
     },
+    /// The table's log is damaged: a commit missing from the sequence, a commit that is
+    /// not JSON, a checkpoint that is not there.
+    #[error("table `{name}`: the Delta log at `{location}` is damaged: {problem}")]
+    DeltaLog {
+        /// The dataset.
+        name: String,
+        /// The location as given.
+        location: String,
+        /// What is wrong, naming the file.
+        problem: String,
+        /// deltalake's error.
+        #[source]
+        source: Box<deltalake::DeltaTableError>,
+    },
     /// deltalake could not open or read the table.
     #[error("table `{name}`: cannot open the Delta table at `{location}`")]
     Delta {
@@ -251,6 +265,7 @@ impl Error {
             Error::InvalidOption { .. } => "invalid_option",
             Error::NotRegistered { .. } => "not_registered",
             Error::Delta { .. } => "delta",
+            Error::DeltaLog { .. } => "delta_log",
             Error::CdfNotEnabled { .. } => "cdf_not_enabled",
             Error::VersionRange { .. } => "version_range",
             Error::DeclaredSchema { .. } => "declared_schema",

@@ -313,3 +313,61 @@ async fn four_partition_columns_read_as_their_declared_types() {
          +--------+-----------+---+"
     );
 }
+
+/// `simple_table` copied into a temporary directory, then damaged by `damage`.
+fn damaged_copy(damage: impl FnOnce(&std::path::Path)) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = std::path::PathBuf::from(fixture("simple_table"));
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.path().is_file() {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    };
+    copy(&source, tmp.path());
+    copy(&source.join("_delta_log"), &tmp.path().join("_delta_log"));
+    damage(&tmp.path().join("_delta_log"));
+    tmp
+}
+
+#[tokio::test]
+async fn a_damaged_delta_log_is_refused_naming_the_file() {
+    let cases: Vec<(Box<dyn FnOnce(&std::path::Path)>, &str)> = vec![
+        (
+            Box::new(|log| std::fs::remove_file(log.join("00000000000000000002.json")).unwrap()),
+            "commit 2 is missing: `_delta_log/00000000000000000001.json` is followed by `_delta_log/00000000000000000003.json`",
+        ),
+        (
+            Box::new(|log| {
+                std::fs::write(log.join("00000000000000000004.json"), "{not json\n").unwrap()
+            }),
+            "`_delta_log/00000000000000000004.json` line 1 is not JSON",
+        ),
+        (
+            Box::new(|log| {
+                std::fs::write(log.join("_last_checkpoint"), r#"{"version":3,"size":10}"#).unwrap()
+            }),
+            "`_delta_log/_last_checkpoint` names the checkpoint of version 3, but `_delta_log/00000000000000000003.checkpoint.parquet` is not there",
+        ),
+    ];
+    for (damage, expected) in cases {
+        let tmp = damaged_copy(damage);
+        let a = adapter();
+        let err = a
+            .register(
+                "t",
+                DeltaSpec::new(tmp.path().to_str().unwrap()),
+                RegisterOptions::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::DeltaLog { .. }), "{err}");
+        assert_eq!(err.kind(), "delta_log");
+        let text = err.to_string();
+        assert!(text.contains(expected), "{text}");
+        assert!(text.starts_with("table `t`: the Delta log at"), "{text}");
+    }
+}
