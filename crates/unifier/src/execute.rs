@@ -76,13 +76,7 @@ impl Unifier {
                 Ok((result, physical))
             }
             Err(error) => {
-                record_error(
-                    &diag,
-                    "execute",
-                    &error,
-                    Some(&query.fingerprint),
-                    Some(&query.text),
-                );
+                record_execute_error(&diag, query, &error);
                 Err(error)
             }
         }
@@ -111,13 +105,7 @@ impl Unifier {
             Ok(x) => x,
             Err(source) => {
                 let error = self.classify(sql, source);
-                record_error(
-                    &diag,
-                    "execute",
-                    &error,
-                    Some(&query.fingerprint),
-                    Some(&query.text),
-                );
+                record_execute_error(&diag, query, &error);
                 return Err(error);
             }
         };
@@ -381,6 +369,17 @@ pub(crate) fn denial_text(report: &PolicyReport) -> String {
         .map(|v| format!("{}: {}", v.code.as_str(), v.message))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// An `error` event of a compiled statement's execution.
+fn record_execute_error(diag: &DiagnosticsContext, query: &CompiledQuery, error: &Error) {
+    record_error(
+        diag,
+        "execute",
+        error,
+        Some(&query.fingerprint),
+        Some(&query.text),
+    );
 }
 
 pub(crate) fn record_error(
