@@ -314,6 +314,9 @@ async fn four_partition_columns_read_as_their_declared_types() {
     );
 }
 
+/// What a test does to a copied table's `_delta_log`.
+type Damage = Box<dyn FnOnce(&std::path::Path)>;
+
 /// `simple_table` copied into a temporary directory, then damaged by `damage`.
 fn damaged_copy(damage: impl FnOnce(&std::path::Path)) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
@@ -335,7 +338,7 @@ fn damaged_copy(damage: impl FnOnce(&std::path::Path)) -> tempfile::TempDir {
 
 #[tokio::test]
 async fn a_damaged_delta_log_is_refused_naming_the_file() {
-    let cases: Vec<(Box<dyn FnOnce(&std::path::Path)>, &str)> = vec![
+    let cases: Vec<(Damage, &str)> = vec![
         (
             Box::new(|log| std::fs::remove_file(log.join("00000000000000000002.json")).unwrap()),
             "commit 2 is missing: `_delta_log/00000000000000000001.json` is followed by `_delta_log/00000000000000000003.json`",

@@ -106,7 +106,13 @@ fn the_check_never_panics_on_a_2_mib_stack() {
 #[test]
 fn found_by_the_properties() {
     let policy = policy(Preset::Admin, SqlDialect::Generic);
-    for sql in [r#"SELECT a."\""x" FROM t"#, "SELECT abs('''''' + 0) FROM t"] {
+    for sql in [
+        r#"SELECT a."\""x" FROM t"#,
+        "SELECT abs('''''' + 0) FROM t",
+        // Found by `cargo xtask fuzz` (10 minutes, 31 findings of these kinds):
+        "SELECT x FROM t WHERE (a OR -\t-741063928599554926)",
+        "SELECT coalesce(1, NOT: i_l) FROM f",
+    ] {
         let error = policy.check(sql).expect_err(sql);
         assert_eq!(error.sql_errors()[0].code.as_str(), "parse_error", "{sql}");
         assert!(
