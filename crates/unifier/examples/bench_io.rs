@@ -91,6 +91,16 @@ fn profile(scan: ScanPolicy) -> UnifierProfile {
         ..UnifierProfile::default()
     };
     p.diagnostics.capacity = 1_000_000;
+    // A/B knobs for finding where overhead comes from (not for published figures):
+    // UNIFIER_BENCH_RULES=off turns unifier's physical rules off, UNIFIER_BENCH_FULL_SQL=1
+    // keeps statements as written in events (no normalization).
+    if std::env::var("UNIFIER_BENCH_RULES").as_deref() == Ok("off") {
+        p.runtime.ordered_concat = false;
+        p.runtime.decode_join_filters = false;
+    }
+    if std::env::var_os("UNIFIER_BENCH_FULL_SQL").is_some() {
+        p.diagnostics.full_sql = true;
+    }
     p
 }
 
