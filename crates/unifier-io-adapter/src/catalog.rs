@@ -411,6 +411,17 @@ impl IoAdapter {
             .map(|e| (e.spec.clone(), e.options));
         match found {
             Some((Some(spec), options)) => {
+                // DataFusion keeps listed files (its list-files cache, on by default): a
+                // refresh must see the location as it is now, files deleted or added.
+                if let Some(cache) = self
+                    .inner
+                    .ctx
+                    .runtime_env()
+                    .cache_manager
+                    .get_list_files_cache()
+                {
+                    cache.clear();
+                }
                 let options = RegisterOptions::replace().with_sort_policy(options.sort_policy);
                 self.register(name, spec, options).await
             }

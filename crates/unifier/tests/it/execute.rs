@@ -184,3 +184,26 @@ async fn a_reader_records_its_event_when_it_ends_or_is_dropped() {
 async fn rows_of(u: &Unifier, sql: &str) -> String {
     crate::rows(u, sql).await
 }
+
+#[tokio::test]
+async fn a_file_deleted_after_registration_fails_the_query_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let u = unifier(Preset::ReadOnly);
+    sorted_table(&u, tmp.path()).await;
+    let gone = tmp.path().join("part-03.parquet");
+    std::fs::remove_file(&gone).unwrap();
+    let err = u
+        .sql("SELECT sum(id) FROM t", Params::None)
+        .await
+        .unwrap_err();
+    let text = unifier::error_chain(&err);
+    assert!(text.contains("part-03.parquet"), "{text}");
+    assert_eq!(err.kind(), "execute", "{text}");
+    // Re-reading the dataset lists what is there now, and the query answers again.
+    u.catalog().refresh("t").await.unwrap();
+    assert!(
+        rows(&u, "SELECT count(id) AS n FROM t")
+            .await
+            .contains("| 900 |")
+    );
+}
