@@ -38,6 +38,11 @@ pub struct RuntimeProfile {
     /// Evaluate a hash join's key filter while decoding the probe side's parquet files
     /// ([`crate::physical::DecodeJoinFilters`]).
     pub decode_join_filters: bool,
+    /// Keep the files a location lists between queries (DataFusion's list-files cache).
+    /// Off by default: each query lists again, so files deleted or added since
+    /// registration are seen; on saves a listing per query (object stores) at the price
+    /// of answers from the file list of the first listing until `refresh`.
+    pub cache_file_lists: bool,
 }
 
 impl Default for RuntimeProfile {
@@ -49,6 +54,7 @@ impl Default for RuntimeProfile {
             sort_policy: SortPolicy::Strict,
             ordered_concat: true,
             decode_join_filters: true,
+            cache_file_lists: false,
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -56,6 +57,13 @@ impl Unifier {
             let bytes = usize::try_from(mb.saturating_mul(1024 * 1024))
                 .map_err(|_| Error::Runtime(format!("memory_limit_mb = {mb} is too large")))?;
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+        }
+        if !profile.runtime.cache_file_lists {
+            // Every query lists its datasets' locations again: a file deleted or added
+            // since registration is seen (DataFusion keeps file lists by default, and then
+            // answers `count(*)` from the statistics of files that are gone).
+            runtime = runtime
+                .with_cache_manager(CacheManagerConfig::default().with_list_files_cache_limit(0));
         }
         let runtime = runtime
             .build_arc()

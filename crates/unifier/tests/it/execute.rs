@@ -187,8 +187,12 @@ async fn rows_of(u: &Unifier, sql: &str) -> String {
 
 #[tokio::test]
 async fn a_file_deleted_after_registration_fails_the_query_naming_it() {
+    // With file lists cached, the deleted file is still listed: reading it fails, named.
+    // (By default each query lists again and the file is simply gone: next test.)
     let tmp = tempfile::tempdir().unwrap();
-    let u = unifier(Preset::ReadOnly);
+    let mut p = profile(Preset::ReadOnly);
+    p.runtime.cache_file_lists = true;
+    let u = Unifier::new(p).unwrap();
     sorted_table(&u, tmp.path()).await;
     let gone = tmp.path().join("part-03.parquet");
     std::fs::remove_file(&gone).unwrap();
@@ -206,4 +210,28 @@ async fn a_file_deleted_after_registration_fails_the_query_naming_it() {
             .await
             .contains("| 900 |")
     );
+}
+
+#[tokio::test]
+async fn file_lists_are_read_again_unless_the_profile_caches_them() {
+    for cache in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut p = profile(Preset::ReadOnly);
+        p.runtime.cache_file_lists = cache;
+        let u = Unifier::new(p).unwrap();
+        sorted_table(&u, tmp.path()).await;
+        assert!(
+            rows(&u, "SELECT count(*) AS n FROM t")
+                .await
+                .contains("| 1000 |")
+        );
+        std::fs::remove_file(tmp.path().join("part-03.parquet")).unwrap();
+        let after = rows(&u, "SELECT count(*) AS n FROM t").await;
+        if cache {
+            // The cached list still has the file: the answer comes from its statistics.
+            assert!(after.contains("| 1000 |"), "{after}");
+        } else {
+            assert!(after.contains("| 900 |"), "{after}");
+        }
+    }
 }
