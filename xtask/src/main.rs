@@ -75,7 +75,14 @@ pub(crate) fn workspace_root() -> PathBuf {
 /// them, builds started here and builds started from a shell fingerprint differently and
 /// rebuild DataFusion each time the two alternate in one target directory.
 pub(crate) fn cargo() -> Command {
-    let mut command = Command::new("cargo");
+    program("cargo")
+}
+
+/// A program started without the variables `cargo run` set for xtask itself. Our own
+/// binaries need this too: a test helper or an example reading `CARGO_MANIFEST_DIR` at
+/// run time would otherwise find xtask's.
+pub(crate) fn program(path: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(path);
     for (key, _) in std::env::vars_os() {
         let Some(key) = key.to_str() else { continue };
         let injected = key.starts_with("CARGO_PKG_")
@@ -169,7 +176,7 @@ fn fuzz(root: &Path, options: &[&str]) -> Result<()> {
         ],
         &[],
     )?;
-    let status = Command::new(target_dir(root).join("release/examples/fuzz_policy"))
+    let status = program(target_dir(root).join("release/examples/fuzz_policy"))
         .current_dir(root)
         .args(options)
         .status()
@@ -231,7 +238,7 @@ fn slt(root: &Path, options: &[&str]) -> Result<()> {
         .map(|manifest| Path::new(manifest).with_file_name("test_files"))
         .context("datafusion-sqllogictest is not in cargo metadata")?;
     eprintln!("==> unifier-slt {}", options.join(" "));
-    let status = Command::new(target_dir(root).join("debug/unifier-slt"))
+    let status = program(target_dir(root).join("debug/unifier-slt"))
         .current_dir(root)
         .args(options)
         .env("UNIFIER_SLT_TEST_FILES", &test_files)
@@ -369,7 +376,7 @@ fn run_example(
 ) -> Result<()> {
     eprintln!("==> {step}");
     let exe = target_dir(root).join("release/examples").join(example);
-    let status = Command::new(&exe)
+    let status = program(&exe)
         .args(args)
         .envs(env.iter().copied())
         .current_dir(root)
