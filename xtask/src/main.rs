@@ -176,15 +176,7 @@ fn fuzz(root: &Path, options: &[&str]) -> Result<()> {
         ],
         &[],
     )?;
-    let status = program(target_dir(root).join("release/examples/fuzz_policy"))
-        .current_dir(root)
-        .args(options)
-        .status()
-        .context("cannot start fuzz_policy")?;
-    if !status.success() {
-        bail!("fuzz_policy: {status}");
-    }
-    Ok(())
+    run_example(root, "fuzz_policy", "fuzz_policy", options, &[])
 }
 
 /// DataFusion's sqllogictest files CI runs through the facade, held to
@@ -237,17 +229,14 @@ fn slt(root: &Path, options: &[&str]) -> Result<()> {
         .and_then(|p| p["manifest_path"].as_str())
         .map(|manifest| Path::new(manifest).with_file_name("test_files"))
         .context("datafusion-sqllogictest is not in cargo metadata")?;
-    eprintln!("==> unifier-slt {}", options.join(" "));
-    let status = program(target_dir(root).join("debug/unifier-slt"))
-        .current_dir(root)
-        .args(options)
-        .env("UNIFIER_SLT_TEST_FILES", &test_files)
-        .status()
-        .context("cannot start unifier-slt")?;
-    if !status.success() {
-        bail!("unifier-slt: {status}");
-    }
-    Ok(())
+    let test_files = test_files.display().to_string();
+    run_built(
+        root,
+        &format!("unifier-slt {}", options.join(" ")),
+        &target_dir(root).join("debug/unifier-slt"),
+        options,
+        &[("UNIFIER_SLT_TEST_FILES", &test_files)],
+    )
 }
 
 /// The python packages `interop` reads with, pinned (the DuckDB extension must match
@@ -374,9 +363,21 @@ fn run_example(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Result<()> {
-    eprintln!("==> {step}");
     let exe = target_dir(root).join("release/examples").join(example);
-    let status = program(&exe)
+    run_built(root, step, &exe, args, env)
+}
+
+/// Runs one of our built binaries from the workspace root as the step `step`, failing
+/// when it fails.
+fn run_built(
+    root: &Path,
+    step: &str,
+    exe: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<()> {
+    eprintln!("==> {step}");
+    let status = program(exe)
         .args(args)
         .envs(env.iter().copied())
         .current_dir(root)
