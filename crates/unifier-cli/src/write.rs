@@ -14,7 +14,9 @@ use clap::Args;
 use unifier::datafusion::error::Result as DfResult;
 use unifier::datafusion::physical_plan::{RecordBatchStream, SendableRecordBatchStream};
 use unifier::io::{CdfCursor, FileFormatKind, ListingSpec};
-use unifier::write::{WriteMode, WriteRequest, WriteSource, WriteSummary, WriteTarget};
+use unifier::write::{
+    CommitOptions, Transaction, WriteMode, WriteRequest, WriteSource, WriteSummary, WriteTarget,
+};
 use unifier::{Error, ExecutionResult, Params, Unifier};
 
 use crate::manifest::open_catalog;
@@ -41,6 +43,13 @@ pub(crate) struct WriteArgs {
     /// The rows: a file (parquet, csv, json/ndjson, avro, arrow; by extension).
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
+    /// The writing application, for an idempotent retry: the write commits once per
+    /// (`--app-id`, `--app-version`); running it again after it committed writes nothing.
+    #[arg(long, value_name = "ID", requires = "app_version")]
+    app_id: Option<String>,
+    /// The application's version of this write (grows with each new write of the app).
+    #[arg(long, value_name = "N", requires = "app_id")]
+    app_version: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +217,16 @@ pub(crate) async fn write(catalog: Option<&Path>, args: WriteArgs) -> Exit {
     )
     .with_mode(mode)
     .with_partition_by(args.partition_by.clone());
+    let request = match (&args.app_id, args.app_version) {
+        (Some(app_id), Some(version)) => request.with_commit(CommitOptions {
+            transaction: Some(Transaction {
+                app_id: app_id.clone(),
+                version,
+            }),
+            ..CommitOptions::default()
+        }),
+        _ => request,
+    };
     let result = unifier.write(request).await;
     if draw {
         eprintln!();

@@ -113,7 +113,8 @@ pub(crate) fn damaged_log(table: &std::path::Path) -> Option<String> {
     let log = table.join("_delta_log");
     let entries = std::fs::read_dir(&log).ok()?;
     let mut commits: Vec<(u64, std::path::PathBuf)> = Vec::new();
-    let mut checkpoints = std::collections::BTreeSet::new();
+    // Each checkpoint version and the file names of its parts.
+    let mut checkpoints: std::collections::BTreeMap<u64, Vec<String>> = Default::default();
     for entry in entries.flatten() {
         let file = entry.file_name();
         let Some(file) = file.to_str() else { continue };
@@ -126,7 +127,10 @@ pub(crate) fn damaged_log(table: &std::path::Path) -> Option<String> {
         match rest {
             ".json" => commits.push((version, entry.path())),
             r if r.starts_with(".checkpoint") && r.ends_with(".parquet") => {
-                checkpoints.insert(version);
+                checkpoints
+                    .entry(version)
+                    .or_default()
+                    .push(file.to_owned());
             }
             _ => {}
         }
@@ -141,7 +145,7 @@ pub(crate) fn damaged_log(table: &std::path::Path) -> Option<String> {
     // Versions must follow each other (after a checkpoint, earlier commits may be gone).
     for pair in commits.windows(2) {
         let ((a, before), (b, after)) = (&pair[0], &pair[1]);
-        if b - a > 1 && !checkpoints.range(a..b).any(|c| c + 1 == *b) {
+        if b - a > 1 && !checkpoints.range(a..b).any(|(c, _)| c + 1 == *b) {
             return Some(format!(
                 "commit {} is missing: `{}` is followed by `{}`",
                 a + 1,
@@ -165,20 +169,56 @@ pub(crate) fn damaged_log(table: &std::path::Path) -> Option<String> {
             }
         }
     }
+    // A multi-part checkpoint (`V.checkpoint.I.N.parquet`) needs all of its N parts.
+    let part = |name: &str| -> Option<(u64, u64)> {
+        let mut fields = name.split('.').skip(2);
+        let i = fields.next()?.parse().ok()?;
+        let n = fields.next()?.parse().ok()?;
+        Some((i, n))
+    };
+    let missing_part = |version: u64, n: u64, names: &[String]| {
+        (1..=n)
+            .map(|i| format!("{version:020}.checkpoint.{i:010}.{n:010}.parquet"))
+            .find(|name| !names.contains(name))
+    };
+    for (version, names) in &checkpoints {
+        if let Some(n) = names
+            .iter()
+            .filter_map(|name| part(name))
+            .map(|(_, n)| n)
+            .max()
+            && let Some(name) = missing_part(*version, n, names)
+        {
+            return Some(format!(
+                "the checkpoint of version {version} has {n} parts, but `_delta_log/{name}` is not there"
+            ));
+        }
+    }
     let last = log.join("_last_checkpoint");
     if let Ok(text) = std::fs::read_to_string(&last) {
-        let version = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v["version"].as_u64());
-        match version {
-            None => return Some(format!("`{}` is not a checkpoint pointer", shown(&last))),
-            Some(v) if !checkpoints.contains(&v) => {
-                return Some(format!(
-                    "`{}` names the checkpoint of version {v}, but `_delta_log/{v:020}.checkpoint.parquet` is not there",
-                    shown(&last)
-                ));
+        let pointer = serde_json::from_str::<serde_json::Value>(&text).ok();
+        let version = pointer.as_ref().and_then(|v| v["version"].as_u64());
+        let parts = pointer.as_ref().and_then(|v| v["parts"].as_u64());
+        let Some(v) = version else {
+            return Some(format!("`{}` is not a checkpoint pointer", shown(&last)));
+        };
+        let names = checkpoints.get(&v).map(Vec::as_slice).unwrap_or_default();
+        let wanted = match parts {
+            Some(n) if n > 1 => missing_part(v, n, names),
+            _ => {
+                let single = format!("{v:020}.checkpoint.parquet");
+                (!names.contains(&single)).then_some(single)
             }
-            Some(_) => {}
+        };
+        if let Some(name) = wanted {
+            let what = match parts {
+                Some(n) if n > 1 => format!("the {n}-part checkpoint of version {v}"),
+                _ => format!("the checkpoint of version {v}"),
+            };
+            return Some(format!(
+                "`{}` names {what}, but `_delta_log/{name}` is not there",
+                shown(&last)
+            ));
         }
     }
     None

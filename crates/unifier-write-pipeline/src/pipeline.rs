@@ -425,7 +425,7 @@ impl WritePipeline {
             };
             if done.is_some_and(|v| v >= txn.version) {
                 let choice = noop(&format!(
-                    "transaction {} version {} is already committed (at version {}): a retry, nothing written",
+                    "transaction `{}` version {} is already committed (the table records version {} for it): a retry, nothing written",
                     txn.app_id,
                     txn.version,
                     done.unwrap_or_default()

@@ -91,6 +91,10 @@ pub enum Error {
         #[source]
         source: Box<unifier_write_pipeline::Error>,
     },
+    /// A write requested through the API (`Unifier::write`) failed; nothing was committed.
+    /// The pipeline's error names the table.
+    #[error(transparent)]
+    WriteRequest(Box<unifier_write_pipeline::Error>),
     /// An API write the policy or the catalog does not allow.
     #[error("write refused: {reason}")]
     WriteDenied {
@@ -169,7 +173,7 @@ impl Error {
             Error::PlanRefused { .. } => "plan_refused",
             Error::Unsupported { .. } => "unsupported",
             Error::WriteRefused { .. } => "write_refused",
-            Error::Write { source, .. } => source.kind(),
+            Error::Write { source, .. } | Error::WriteRequest(source) => source.kind(),
             Error::WriteDenied { .. } => "write_denied",
             Error::Unchecked { .. } => "unchecked_api",
             Error::ContractBroken { .. } => "contract_broken",

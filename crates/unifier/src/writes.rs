@@ -213,10 +213,7 @@ impl Unifier {
         self.writes
             .write(&state, request)
             .await
-            .map_err(|source| Error::Write {
-                sql: String::new(),
-                source: Box::new(source),
-            })
+            .map_err(|source| Error::WriteRequest(Box::new(source)))
     }
 
     /// Writes the rows of a query (checked by the policy like any statement; it must be

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::unifier_in;
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -21,7 +21,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// A temp dir with a copy of the Spark-written `simple_table_with_cdc` (CDF on,
 /// `id INT, name STRING`; version 0 empty, version 2 one row) declared as `t`, and `t_v0` pinned at version 0.
-fn catalog() -> tempfile::TempDir {
+pub(crate) fn catalog() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let fixture = crate::manifest_dir().join("../../testdata/delta/simple_table_with_cdc");
     copy_dir(&fixture, &dir.path().join("t"));

@@ -3,6 +3,7 @@
 mod catalog;
 mod delta;
 mod demo;
+mod faults;
 mod shell;
 
 use std::io::Write;

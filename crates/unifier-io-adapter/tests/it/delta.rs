@@ -355,6 +355,22 @@ async fn a_damaged_delta_log_is_refused_naming_the_file() {
             }),
             "`_delta_log/_last_checkpoint` names the checkpoint of version 3, but `_delta_log/00000000000000000003.checkpoint.parquet` is not there",
         ),
+        (
+            Box::new(|log| {
+                std::fs::write(
+                    log.join("_last_checkpoint"),
+                    r#"{"version":3,"size":10,"parts":2}"#,
+                )
+                .unwrap();
+                // Part 1 of 2 only (its content does not matter: the pointer is checked first).
+                std::fs::write(
+                    log.join("00000000000000000003.checkpoint.0000000001.0000000002.parquet"),
+                    b"PAR1",
+                )
+                .unwrap()
+            }),
+            "the checkpoint of version 3 has 2 parts, but `_delta_log/00000000000000000003.checkpoint.0000000002.0000000002.parquet` is not there",
+        ),
     ];
     for (damage, expected) in cases {
         let tmp = damaged_copy(damage);
