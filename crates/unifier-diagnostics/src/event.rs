@@ -228,7 +228,7 @@ event_kinds! {
     }
 
     /// Execution of a compiled plan, with the scan metrics of its physical plan.
-    Execute(ExecuteEvent) = "execute", version 1 {
+    Execute(ExecuteEvent) = "execute", version 2 {
         /// Hash of the logical plan that ran.
         plan_hash: String,
         /// Datasets read.
@@ -251,6 +251,10 @@ event_kinds! {
         sort_elided: bool,
         /// Number of SortExec nodes in the physical plan.
         sort_execs: u64,
+        /// Spill files written by operators short of memory (sorts, aggregations, joins).
+        spill_count: u64,
+        /// Bytes written to spill files.
+        spilled_bytes: u64,
     }
 
     /// A registration (or re-registration) in the catalog.

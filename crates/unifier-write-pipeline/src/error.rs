@@ -71,6 +71,20 @@ pub enum Error {
         #[source]
         source: Box<DeltaTableError>,
     },
+    /// Concurrent writers committed first at every attempt: nothing was committed, and
+    /// the write can be run again (with a transaction, a retry cannot commit twice).
+    #[error(
+        "table `{table}`: {attempts} commit attempts lost to concurrent writers; nothing was committed: run the write again"
+    )]
+    Contended {
+        /// The target.
+        table: String,
+        /// The attempts made (deltalake's retries plus the first).
+        attempts: i64,
+        /// deltalake's error.
+        #[source]
+        source: Box<DeltaTableError>,
+    },
     /// deltalake failed.
     #[error("table `{table}`: the Delta {operation} failed; nothing was committed")]
     Delta {
@@ -108,7 +122,7 @@ impl Error {
             Error::SchemaMismatch { .. } => "schema_mismatch",
             Error::AlreadyExists { .. } => "already_exists",
             Error::ConstraintViolated { .. } => "constraint_violated",
-            Error::Conflict { .. } => "conflict",
+            Error::Conflict { .. } | Error::Contended { .. } => "conflict",
             Error::Delta { .. } => "delta",
             Error::DataFusion { .. } => "datafusion",
             Error::Io(_) => "register",

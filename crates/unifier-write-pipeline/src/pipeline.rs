@@ -965,6 +965,16 @@ fn classify(
             source: Box::new(error),
         };
     }
+    if let DeltaTableError::Transaction {
+        source: TransactionError::MaxCommitAttempts(retries),
+    } = &error
+    {
+        return Error::Contended {
+            table: table.into(),
+            attempts: i64::from(*retries) + 1,
+            source: Box::new(error),
+        };
+    }
     Error::Delta {
         table: table.into(),
         operation,

@@ -20,6 +20,10 @@ pub struct ScanMetrics {
     pub sort_execs: u64,
     /// The statement sorts, yet the plan has no SortExec: a verified ordering served it.
     pub sort_elided: bool,
+    /// Spill files written by operators that ran short of memory.
+    pub spill_count: u64,
+    /// Bytes written to spill files.
+    pub spilled_bytes: u64,
 }
 
 impl ScanMetrics {
@@ -43,6 +47,8 @@ impl ScanMetrics {
             bytes_scanned: self.bytes_scanned,
             sort_elided: self.sort_elided,
             sort_execs: self.sort_execs,
+            spill_count: self.spill_count,
+            spilled_bytes: self.spilled_bytes,
         }
     }
 
@@ -65,6 +71,8 @@ fn visit(plan: &dyn ExecutionPlan, m: &mut ScanMetrics) {
     if let Some(metrics) = plan.metrics() {
         for metric in metrics.iter() {
             match metric.value() {
+                MetricValue::SpillCount(count) => m.spill_count += count.value() as u64,
+                MetricValue::SpilledBytes(count) => m.spilled_bytes += count.value() as u64,
                 MetricValue::Count { name, count } => match name.as_ref() {
                     "files_opened" => m.files_scanned += count.value() as u64,
                     "bytes_scanned" => m.bytes_scanned += count.value() as u64,

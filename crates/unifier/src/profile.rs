@@ -26,7 +26,8 @@ pub struct RuntimeProfile {
     /// Rows per record batch.
     pub batch_size: usize,
     /// Memory the queries of this `Unifier` may hold, in MiB, shared fairly between
-    /// spilling operators; `None` is unlimited.
+    /// spilling operators; `None` is unlimited. With a limit, a spilling sort keeps back
+    /// a sixteenth of it (at most DataFusion's 10 MiB) to merge its spill files.
     pub memory_limit_mb: Option<u64>,
     /// A query running longer is cancelled; `None` waits forever.
     pub query_timeout_ms: Option<u64>,

@@ -53,10 +53,12 @@ impl Unifier {
     pub fn with_recorder(profile: UnifierProfile, recorder: DiagnosticsRecorder) -> Result<Self> {
         let policy = Policy::new(profile.policy.clone())?;
         let mut runtime = RuntimeEnvBuilder::new();
+        let mut pool_bytes = None;
         if let Some(mb) = profile.runtime.memory_limit_mb {
             let bytes = usize::try_from(mb.saturating_mul(1024 * 1024))
                 .map_err(|_| Error::Runtime(format!("memory_limit_mb = {mb} is too large")))?;
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+            pool_bytes = Some(bytes);
         }
         if !profile.runtime.cache_file_lists {
             // Every query lists its datasets' locations again: a file deleted or added
@@ -77,6 +79,13 @@ impl Unifier {
         // Planning errors then carry the span of the SQL they are about
         // (`DataFusionError::diagnostic`), so callers can point at it.
         config.options_mut().sql_parser.collect_spans = true;
+        if let Some(bytes) = pool_bytes {
+            // A sort that spills keeps this much back to merge its spill files: DataFusion's
+            // fixed 10 MiB would fail every spilling sort under a limit below ~20 MiB.
+            let execution = &mut config.options_mut().execution;
+            execution.sort_spill_reservation_bytes =
+                execution.sort_spill_reservation_bytes.min(bytes / 16);
+        }
         let mut state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime)

@@ -4,6 +4,7 @@ mod audit;
 mod compile;
 mod doors;
 mod execute;
+mod load;
 mod physical;
 mod same_ast;
 mod tpch;

@@ -218,7 +218,7 @@ async fn delta_table(u: &Unifier, dir: &Path, options: DeltaTableOptions) -> u64
     version(u, "people")
 }
 
-fn version(u: &Unifier, name: &str) -> u64 {
+pub(crate) fn version(u: &Unifier, name: &str) -> u64 {
     u.catalog().dataset(name).unwrap().delta.unwrap().version
 }
 
