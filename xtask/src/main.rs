@@ -43,12 +43,13 @@ fn main() -> Result<()> {
         ["interop"] => interop(&root),
         ["slt", options @ ..] => slt(&root, options),
         ["fuzz", options @ ..] => fuzz(&root, options),
+        ["load", options @ ..] => load(&root, options),
         ["release"] => release(&root).map(|dir| {
             println!("{}", dir.join("unifier").display());
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop|slt FILES...|fuzz [--minutes N]>"
+                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop|slt FILES...|fuzz [--minutes N]|load [--seconds N]>"
             );
             std::process::exit(2);
         }
@@ -177,6 +178,44 @@ fn fuzz(root: &Path, options: &[&str]) -> Result<()> {
         &[],
     )?;
     run_example(root, "fuzz_policy", "fuzz_policy", options, &[])
+}
+
+/// `load [--seconds N]`: the load runs of `docs/reliability.md` (`examples/load.rs`), each
+/// phase in its own process: 8 writers x 50 appends with 16 readers, lineitem SF 1 sorted
+/// under a 256 MiB limit (data kept under `target/bench/tpch/sf1`), 16 threads recording
+/// diagnostics for N seconds (default 60).
+fn load(root: &Path, options: &[&str]) -> Result<()> {
+    let seconds = match options {
+        [] => "60",
+        ["--seconds", n] => n,
+        _ => bail!("usage: cargo xtask load [--seconds N]"),
+    };
+    release(root)?;
+    let sf1 = target_dir(root)
+        .join("bench/tpch/sf1")
+        .display()
+        .to_string();
+    run_example(
+        root,
+        "load: writers and readers",
+        "load",
+        &["writers", "8", "50", "16"],
+        &[],
+    )?;
+    run_example(
+        root,
+        "load: sort under 256 MiB",
+        "load",
+        &["spill", &sf1, "256"],
+        &[],
+    )?;
+    run_example(
+        root,
+        "load: diagnostics",
+        "load",
+        &["diagnostics", seconds, "16"],
+        &[],
+    )
 }
 
 /// DataFusion's sqllogictest files CI runs through the facade, held to

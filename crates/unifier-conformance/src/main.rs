@@ -87,6 +87,11 @@ struct Args {
     /// file passes fewer records or fails more than it says.
     #[arg(long)]
     expect: Option<PathBuf>,
+    /// Where the TPC-H `.tbl` files of `tpch/tpch.slt` are (SF 0.1, the scale its answers
+    /// are for; generated there with tpchgen when missing), linked in as
+    /// `test_files/tpch/data` as DataFusion's `make tpch` would leave them.
+    #[arg(long, value_name = "DIR")]
+    tpch_data: Option<PathBuf>,
     /// Files: paths, or names of the files the datafusion-sqllogictest crate ships.
     #[arg(required = true)]
     files: Vec<String>,
@@ -276,7 +281,11 @@ fn resolve_file(name: &str) -> Result<PathBuf, Error> {
 
 /// A temporary root laid out like DataFusion's repository, the data linked in, and the
 /// working directory a file runs in.
-fn workspace_for(data: &Path, file: &Path) -> Result<(tempfile::TempDir, PathBuf), Error> {
+fn workspace_for(
+    data: &Path,
+    tpch: Option<&Path>,
+    file: &Path,
+) -> Result<(tempfile::TempDir, PathBuf), Error> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Io { path, source }
@@ -299,6 +308,9 @@ fn workspace_for(data: &Path, file: &Path) -> Result<(tempfile::TempDir, PathBuf
         &root.path().join("datafusion/core/tests/data"),
     )?;
     let cwd = root.path().join("datafusion/sqllogictest");
+    if let Some(tpch) = tpch {
+        link(tpch, &cwd.join("test_files/tpch/data"))?;
+    }
     let stem = file
         .file_stem()
         .and_then(|s| s.to_str())
@@ -382,7 +394,7 @@ struct Tally {
 }
 
 async fn run_file(args: &Args, data: &Path, file: &Path) -> Result<Tally, Error> {
-    let (root, cwd) = workspace_for(data, file)?;
+    let (root, cwd) = workspace_for(data, args.tpch_data.as_deref(), file)?;
     let scratch = cwd
         .join("test_files/scratch")
         .join(file.file_stem().and_then(|s| s.to_str()).unwrap_or("file"));
@@ -438,8 +450,84 @@ async fn run_file(args: &Args, data: &Path, file: &Path) -> Result<Tally, Error>
     Ok(tally)
 }
 
+/// The eight TPC-H tables at scale factor 0.1 as dbgen's `.tbl` files (`|` after every
+/// field), written into `dir` unless they are all there.
+fn tpch_tbl(dir: &Path) -> Result<(), Error> {
+    use std::io::Write;
+    use tpchgen::generators::{
+        CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
+        PartSuppGenerator, RegionGenerator, SupplierGenerator,
+    };
+    const SF: f64 = 0.1;
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let write = |name: &str, lines: &mut dyn Iterator<Item = String>| -> Result<(), Error> {
+        let path = dir.join(format!("{name}.tbl"));
+        if path.exists() {
+            return Ok(());
+        }
+        let partial = dir.join(format!("{name}.tbl.partial"));
+        let file = std::fs::File::create(&partial).map_err(io(&partial))?;
+        let mut out = std::io::BufWriter::new(file);
+        for line in lines {
+            writeln!(out, "{line}").map_err(io(&partial))?;
+        }
+        out.flush().map_err(io(&partial))?;
+        std::fs::rename(&partial, &path).map_err(io(&path))
+    };
+    write(
+        "nation",
+        &mut NationGenerator::new(SF, 1, 1).iter().map(|r| r.to_string()),
+    )?;
+    write(
+        "region",
+        &mut RegionGenerator::new(SF, 1, 1).iter().map(|r| r.to_string()),
+    )?;
+    write(
+        "supplier",
+        &mut SupplierGenerator::new(SF, 1, 1)
+            .iter()
+            .map(|r| r.to_string()),
+    )?;
+    write(
+        "customer",
+        &mut CustomerGenerator::new(SF, 1, 1)
+            .iter()
+            .map(|r| r.to_string()),
+    )?;
+    write(
+        "part",
+        &mut PartGenerator::new(SF, 1, 1).iter().map(|r| r.to_string()),
+    )?;
+    write(
+        "partsupp",
+        &mut PartSuppGenerator::new(SF, 1, 1)
+            .iter()
+            .map(|r| r.to_string()),
+    )?;
+    write(
+        "orders",
+        &mut OrderGenerator::new(SF, 1, 1).iter().map(|r| r.to_string()),
+    )?;
+    write(
+        "lineitem",
+        &mut LineItemGenerator::new(SF, 1, 1)
+            .iter()
+            .map(|r| r.to_string()),
+    )
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(dir) = &args.tpch_data
+        && let Err(e) = tpch_tbl(dir)
+    {
+        eprintln!("error: cannot write the TPC-H data: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

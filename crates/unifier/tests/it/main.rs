@@ -6,6 +6,7 @@ mod doors;
 mod execute;
 mod load;
 mod physical;
+mod read_only;
 mod same_ast;
 mod tpch;
 mod tpch_data;
