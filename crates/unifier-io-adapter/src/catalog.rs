@@ -622,6 +622,18 @@ impl IoAdapter {
         if replaced && !options.replaces() {
             return Err(Error::AlreadyRegistered { name: name.full });
         }
+        // The same unpinned Delta table loaded at an older version than the one already
+        // registered: two refreshes after concurrent commits finished out of order. The
+        // catalog never goes back (readers would see committed rows disappear).
+        if let (Some(existing), Some(DatasetSpec::Delta(delta))) = (catalog.get(&name.full), &spec)
+            && delta.version.is_none()
+            && delta.timestamp.is_none()
+            && existing.spec.as_ref() == spec.as_ref()
+            && let (Some(have), Some(got)) = (&existing.metadata.delta, &prepared.metadata.delta)
+            && have.version > got.version
+        {
+            return Ok(existing.metadata.clone());
+        }
         if let Some(schema) = &name.schema {
             let catalog_name = ctx
                 .state()
