@@ -14,8 +14,12 @@
 //!                            in one invocation (one DataFusion build serves both)
 //! cargo xtask slt [--data DIR] [--policy P] [--verbose] FILES...
 //!                            DataFusion's sqllogictest files through the facade
-//! cargo xtask fuzz [--minutes 10]
-//!                            the policy check fed generated, damaged statements (release)
+//! cargo xtask fuzz [--manifest] [--minutes 10]
+//!                            the policy check fed generated, damaged statements; with
+//!                            --manifest, damaged catalog manifests through the binary
+//! cargo xtask load [--seconds 60]
+//!                            concurrent writers and readers, a sort under 256 MiB, the
+//!                            diagnostics recorder under contention (release)
 //! cargo xtask interop        Delta tables written by unifier, read by python deltalake,
 //!                            DuckDB's delta extension and polars (a venv under the target dir)
 //! ```
@@ -49,7 +53,7 @@ fn main() -> Result<()> {
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop|slt FILES...|fuzz [--minutes N]|load [--seconds N]>"
+                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop|slt FILES...|fuzz [--manifest] [--minutes N]|load [--seconds N]>"
             );
             std::process::exit(2);
         }
@@ -164,6 +168,9 @@ fn ci(root: &Path) -> Result<()> {
 /// (`-p unifier-policy`): the policy crate does not link DataFusion, so this is quick and
 /// does not disturb the shared release build of the engine.
 fn fuzz(root: &Path, options: &[&str]) -> Result<()> {
+    if let ["--manifest", rest @ ..] = options {
+        return fuzz_manifest(root, rest);
+    }
     cargo_step(
         root,
         "release build of the policy fuzz example",
@@ -178,6 +185,33 @@ fn fuzz(root: &Path, options: &[&str]) -> Result<()> {
         &[],
     )?;
     run_example(root, "fuzz_policy", "fuzz_policy", options, &[])
+}
+
+/// `fuzz --manifest [--minutes N]`: hostile catalog manifests through the release
+/// `unifier` binary (`crates/unifier-cli/examples/fuzz_manifest.rs`); findings are kept
+/// under `target/fuzz-manifest/findings`.
+fn fuzz_manifest(root: &Path, options: &[&str]) -> Result<()> {
+    let minutes = match options {
+        [] => "10",
+        ["--minutes", n] => n,
+        _ => bail!("usage: cargo xtask fuzz --manifest [--minutes N]"),
+    };
+    let release = release(root)?;
+    let binary = release.join("unifier").display().to_string();
+    let workdir = target_dir(root).join("fuzz-manifest");
+    let _ = std::fs::remove_dir_all(&workdir);
+    let workdir = workdir.display().to_string();
+    let fixture = root
+        .join("testdata/delta/simple_table_with_cdc")
+        .display()
+        .to_string();
+    run_example(
+        root,
+        "fuzz_manifest",
+        "fuzz_manifest",
+        &[&binary, &workdir, minutes, &fixture],
+        &[],
+    )
 }
 
 /// `load [--seconds N]`: the load runs of `docs/reliability.md` (`examples/load.rs`), each
@@ -236,6 +270,7 @@ const CONFORMANCE_FILES: &[&str] = &[
     "errors",
     "dml_delete",
     "truncate",
+    "tpch/tpch",
 ];
 
 /// `slt [--data DIR] [--policy P] [--verbose] FILES...`: builds the workspace's binaries
@@ -269,11 +304,21 @@ fn slt(root: &Path, options: &[&str]) -> Result<()> {
         .map(|manifest| Path::new(manifest).with_file_name("test_files"))
         .context("datafusion-sqllogictest is not in cargo metadata")?;
     let test_files = test_files.display().to_string();
+    // TPC-H's `.tbl` files (SF 0.1), generated once under the target dir when a file
+    // needs them.
+    let tpch = target_dir(root)
+        .join("conformance/tpch-sf0.1")
+        .display()
+        .to_string();
+    let mut options = options.to_vec();
+    if !options.contains(&"--tpch-data") {
+        options.splice(0..0, ["--tpch-data", tpch.as_str()]);
+    }
     run_built(
         root,
         &format!("unifier-slt {}", options.join(" ")),
         &target_dir(root).join("debug/unifier-slt"),
-        options,
+        &options,
         &[("UNIFIER_SLT_TEST_FILES", &test_files)],
     )
 }

@@ -88,7 +88,8 @@ struct Args {
     #[arg(long)]
     expect: Option<PathBuf>,
     /// Where the TPC-H `.tbl` files of `tpch/tpch.slt` are (SF 0.1, the scale its answers
-    /// are for; generated there with tpchgen when missing), linked in as
+    /// are for; generated there with tpchgen when missing and a file of FILES names
+    /// `tpch`), linked in as
     /// `test_files/tpch/data` as DataFusion's `make tpch` would leave them.
     #[arg(long, value_name = "DIR")]
     tpch_data: Option<PathBuf>,
@@ -522,7 +523,8 @@ fn tpch_tbl(dir: &Path) -> Result<(), Error> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(dir) = &args.tpch_data
+    let needs_tpch = args.files.iter().any(|f| f.contains("tpch"));
+    if let Some(dir) = args.tpch_data.as_ref().filter(|_| needs_tpch)
         && let Err(e) = tpch_tbl(dir)
     {
         eprintln!("error: cannot write the TPC-H data: {e}");

@@ -10,6 +10,17 @@ use crate::event::Event;
 /// Extension of the files the sink writes.
 const EXTENSION: &str = "jsonl";
 
+/// Whether `path` is a session file this crate wrote (`events-<uuid>.jsonl`): history
+/// and retention touch nothing else, so a directory shared with other `.jsonl` files
+/// (a user's data) loses none of them.
+fn is_session_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("events-"))
+        .and_then(|n| n.strip_suffix(".jsonl"))
+        .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok())
+}
+
 /// Appends events as JSON lines to `<dir>/events-<session>.jsonl`.
 /// Bytes of JSON lines gathered before one `write` call.
 const WRITE_BUFFER: usize = 256 * 1024;
@@ -92,7 +103,7 @@ pub(crate) fn read_history(dir: &Path) -> Result<History> {
                 source,
             })?
             .path();
-        if path.extension().is_none_or(|ext| ext != EXTENSION) {
+        if !is_session_file(&path) {
             continue;
         }
         let io = |source| Error::Io {
@@ -138,7 +149,7 @@ pub(crate) fn apply_retention(dir: &Path, retention: crate::recorder::Retention)
     let mut files = Vec::new();
     for entry in entries {
         let path = entry.map_err(io(dir))?.path();
-        if path.extension().is_none_or(|ext| ext != EXTENSION) {
+        if !is_session_file(&path) {
             continue;
         }
         let meta = std::fs::metadata(&path).map_err(io(&path))?;

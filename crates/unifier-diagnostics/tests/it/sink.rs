@@ -65,7 +65,12 @@ fn history_keeps_the_newest_and_skips_what_it_cannot_read() {
         .next()
         .unwrap()
         .to_owned();
-    let newer = line.replace("\"schema_version\":1", "\"schema_version\":99");
+    let version = EventKind::Execute.schema_version();
+    let newer = line.replace(
+        &format!("\"schema_version\":{version}"),
+        "\"schema_version\":99",
+    );
+    assert_ne!(newer, line);
     writeln!(file, "{newer}").unwrap();
     writeln!(file, "{}", &line[..line.len() / 2]).unwrap();
     writeln!(
@@ -183,6 +188,20 @@ fn retention_deletes_old_sessions_then_the_oldest_beyond_the_size() {
         max_age: Some(Duration::from_secs(30 * 86_400)),
         max_bytes: Some(2 * size + size / 2),
     };
+    // A user's own JSON-lines files in the same directory, old and large: not ours.
+    let theirs = [
+        dir.path().join("events.jsonl"),
+        dir.path().join("events-2026.jsonl"),
+    ];
+    for path in &theirs {
+        std::fs::write(path, "{\"kind\":\"execute\"}\n".repeat(10_000)).unwrap();
+        std::fs::File::options()
+            .append(true)
+            .open(path)
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(400 * 86_400))
+            .unwrap();
+    }
     let recorder = DiagnosticsRecorder::builder()
         .with_jsonl_dir(dir.path())
         .with_retention(keep_two)
@@ -192,4 +211,13 @@ fn retention_deletes_old_sessions_then_the_oldest_beyond_the_size() {
     let left: Vec<bool> = files.iter().map(|f| f.exists()).collect();
     assert_eq!(left, [false, false, true, true]);
     assert_eq!(recorder.stats().history_loaded, 20);
+    assert_eq!(
+        recorder.stats().history_skipped,
+        0,
+        "their files are not read"
+    );
+    assert!(
+        theirs.iter().all(|p| p.exists()),
+        "a user's files were deleted"
+    );
 }

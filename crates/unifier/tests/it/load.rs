@@ -421,30 +421,50 @@ pub(crate) async fn diagnostics_contention(threads: usize, duration: Duration) -
         quiet.push(select_1(&u).await);
     }
     let recorder = u.recorder().clone();
-    let before = recorder.stats();
-    let stop = Arc::new(AtomicBool::new(false));
-    let hammers: Vec<_> = (0..threads)
-        .map(|t| {
-            let (recorder, stop) = (recorder.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let ctx = recorder.begin("execute");
-                let mut n = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    ctx.record(
-                        unifier::diagnostics::Status::Ok,
-                        Duration::ZERO,
-                        "",
-                        unifier::diagnostics::ExecuteEvent {
-                            rows: t as u64,
-                            ..Default::default()
-                        },
-                    );
-                    n += 1;
-                }
-                n
+    // Then with `threads` threads only spinning: the cost of sharing two cores, which
+    // the recording phase must be compared with.
+    let spin = |record: bool| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let hammers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (recorder, stop) = (recorder.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let ctx = recorder.begin("execute");
+                    let (mut n, mut x) = (0u64, t as u64 + 1);
+                    while !stop.load(Ordering::Relaxed) {
+                        if record {
+                            ctx.record(
+                                unifier::diagnostics::Status::Ok,
+                                Duration::ZERO,
+                                "",
+                                unifier::diagnostics::ExecuteEvent {
+                                    rows: t as u64,
+                                    ..Default::default()
+                                },
+                            );
+                        } else {
+                            x = std::hint::black_box(x.wrapping_mul(6364136223846793005) + 1);
+                        }
+                        n += 1;
+                    }
+                    n
+                })
             })
-        })
-        .collect();
+            .collect::<Vec<_>>();
+        (stop, hammers)
+    };
+    let (stop, spinners) = spin(false);
+    let spin_until = Instant::now() + duration / 4;
+    let mut spinning = Vec::new();
+    while Instant::now() < spin_until {
+        spinning.push(select_1(&u).await);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for s in spinners {
+        s.join().unwrap();
+    }
+    let before = recorder.stats();
+    let (stop, hammers) = spin(true);
     let busy_until = Instant::now() + duration;
     let mut busy = Vec::new();
     while Instant::now() < busy_until {
@@ -474,7 +494,8 @@ pub(crate) async fn diagnostics_contention(threads: usize, duration: Duration) -
     format!(
         "{threads} threads recorded {hammered} events in {:.1} s ({:.0}/s) into a buffer of {}: \
          {} dropped = recorded {} - buffered {}; SELECT 1 alone p50 {:.0} µs p99 {:.0} µs ({} runs), \
-         while recording p50 {:.0} µs p99 {:.0} µs max {:.0} µs ({} runs)",
+         beside {threads} threads only spinning p50 {:.0} µs p99 {:.0} µs max {:.0} µs ({} runs), \
+         beside them recording p50 {:.0} µs p99 {:.0} µs max {:.0} µs ({} runs)",
         duration.as_secs_f64(),
         hammered as f64 / duration.as_secs_f64(),
         stats.capacity,
@@ -484,6 +505,10 @@ pub(crate) async fn diagnostics_contention(threads: usize, duration: Duration) -
         p(&mut quiet, 0.5),
         p(&mut quiet, 0.99),
         quiet.len(),
+        p(&mut spinning, 0.5),
+        p(&mut spinning, 0.99),
+        p(&mut spinning, 1.0),
+        spinning.len(),
         p(&mut busy, 0.5),
         p(&mut busy, 0.99),
         p(&mut busy, 1.0),
