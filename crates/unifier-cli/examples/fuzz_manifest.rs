@@ -174,39 +174,70 @@ impl Rng {
     }
 }
 
+/// Whether two TOML values (as written) are of the same kind: number, string, boolean,
+/// array, inline table.
+fn same_kind(a: &str, b: &str) -> bool {
+    let kind = |v: &str| match v.chars().next() {
+        Some('"') => 's',
+        Some('[') => 'a',
+        Some('{') => 't',
+        Some('t' | 'f') => 'b',
+        _ => 'n',
+    };
+    kind(a) == kind(b)
+}
+
 fn mutate(rng: &mut Rng, text: &str) -> String {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    for _ in 0..1 + rng.below(4) {
+    // Usually one mutation: deep enough to reach registration; sometimes several.
+    let mutations = if rng.below(3) == 0 {
+        2 + rng.below(3)
+    } else {
+        1
+    };
+    for _ in 0..mutations {
         let n = lines.len().max(1);
         let i = rng.below(n);
-        match rng.below(10) {
-            0..=3 => {
+        match rng.below(12) {
+            0..=5 => {
                 // A value replaced: `key = value` or an element of an inline table.
                 if let Some(line) = lines.get_mut(i)
                     && let Some(eq) = line.find(" = ")
                 {
-                    let value = HOSTILE[rng.below(HOSTILE.len())];
+                    // Mostly a value of the same kind, so the manifest still parses and
+                    // the value reaches validation, the profile and registration.
+                    let old = line[eq + 3..].trim_start();
+                    let same: Vec<&str> = HOSTILE
+                        .iter()
+                        .copied()
+                        .filter(|h| same_kind(h, old))
+                        .collect();
+                    let value = if !same.is_empty() && rng.below(4) > 0 {
+                        same[rng.below(same.len())]
+                    } else {
+                        HOSTILE[rng.below(HOSTILE.len())]
+                    };
                     *line = format!("{} = {value}", &line[..eq]);
                 }
             }
-            4 => {
+            6 => {
                 if i < lines.len() {
                     lines.remove(i);
                 }
             }
-            5 => {
+            7 => {
                 if let Some(line) = lines.get(i).cloned() {
                     lines.insert(rng.below(n), line);
                 }
             }
-            6 => {
+            8 => {
                 let j = rng.below(n);
                 if i < lines.len() && j < lines.len() {
                     lines.swap(i, j);
                 }
             }
-            7 => lines.insert(i, HEADERS[rng.below(HEADERS.len())].to_owned()),
-            8 => {
+            9 => lines.insert(i, HEADERS[rng.below(HEADERS.len())].to_owned()),
+            10 => {
                 if let Some(line) = lines.get_mut(i) {
                     let at = rng.below(line.len() + 1);
                     let at = (0..=at)
@@ -261,8 +292,9 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Runs the binary on `manifest` in `dir`; `Some(why)` when it is a finding.
-fn run(binary: &Path, dir: &Path, args: &[&str]) -> Option<String> {
+/// Runs the binary on `manifest` in `dir`: its exit code, or `Err(why)` when it is a
+/// finding.
+fn run(binary: &Path, dir: &Path, args: &[&str]) -> Result<i32, String> {
     let mut child = Command::new(binary)
         .current_dir(dir)
         .env_remove("RUST_BACKTRACE")
@@ -272,7 +304,7 @@ fn run(binary: &Path, dir: &Path, args: &[&str]) -> Option<String> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .ok()?;
+        .map_err(|e| format!("cannot start the binary: {e}"))?;
     let started = Instant::now();
     loop {
         match child.try_wait() {
@@ -283,19 +315,19 @@ fn run(binary: &Path, dir: &Path, args: &[&str]) -> Option<String> {
                     let _ = pipe.read_to_string(&mut err);
                 }
                 return match status.code() {
-                    _ if err.contains("panicked") => Some(format!("panic: {err}")),
-                    Some(0..=4) => None,
-                    Some(code) => Some(format!("exit {code}: {err}")),
-                    None => Some(format!("killed by a signal ({status}): {err}")),
+                    _ if err.contains("panicked") => Err(format!("panic: {err}")),
+                    Some(code @ 0..=4) => Ok(code),
+                    Some(code) => Err(format!("exit {code}: {err}")),
+                    None => Err(format!("killed by a signal ({status}): {err}")),
                 };
             }
             Ok(None) if started.elapsed() > Duration::from_secs(20) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Some("hang: still running after 20 s".into());
+                return Err("hang: still running after 20 s".into());
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Some(format!("wait failed: {e}")),
+            Err(e) => return Err(format!("wait failed: {e}")),
         }
     }
 }
@@ -324,13 +356,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Arc::new(AtomicU64::new(0)),
     );
     let stop = Arc::new(AtomicBool::new(false));
+    // How `unifier tables` ended, by exit code: how deep the inputs got.
+    let exits: Arc<[AtomicU64; 5]> = Arc::new(Default::default());
     let started = Instant::now();
     let workers: Vec<_> = (0..2u64)
         .map(|w| {
             let (binary, fixture, findings_dir) =
                 (binary.clone(), fixture.clone(), findings_dir.clone());
-            let (inputs, runs, findings, stop) =
-                (inputs.clone(), runs.clone(), findings.clone(), stop.clone());
+            let (inputs, runs, findings, stop, exits) = (
+                inputs.clone(),
+                runs.clone(),
+                findings.clone(),
+                stop.clone(),
+                exits.clone(),
+            );
             let base = workdir.join(format!("worker-{w}"));
             std::thread::spawn(move || -> std::io::Result<()> {
                 let mut rng =
@@ -352,7 +391,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         &["query", "--format", "csv", "SELECT count(*) FROM zones"][..],
                     ] {
                         runs.fetch_add(1, Ordering::Relaxed);
-                        if let Some(why) = run(&binary, &base, args) {
+                        let outcome = run(&binary, &base, args);
+                        if let (Ok(code), "tables") = (&outcome, args[0]) {
+                            exits[*code as usize].fetch_add(1, Ordering::Relaxed);
+                        }
+                        if let Err(why) = outcome {
                             let k = findings.fetch_add(1, Ordering::Relaxed);
                             let path = findings_dir.join(format!("finding-{w}-{k}.toml"));
                             std::fs::write(
@@ -380,11 +423,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         runs.load(Ordering::Relaxed),
         findings.load(Ordering::Relaxed),
     );
+    let exits: Vec<u64> = exits.iter().map(|e| e.load(Ordering::Relaxed)).collect();
     println!(
         "fuzz_manifest: {inputs} manifests, {runs} runs of the binary in {elapsed:.0} s \
-         ({:.1} manifests/s, {:.1} runs/s), {findings} findings",
+         ({:.1} manifests/s, {:.1} runs/s), {findings} findings; `tables` exited 0 (listed) \
+         {} times, 1 (a dataset failed) {}, 2 (the manifest refused) {}",
         inputs as f64 / elapsed,
-        runs as f64 / elapsed
+        runs as f64 / elapsed,
+        exits[0],
+        exits[1],
+        exits[2]
     );
     if findings > 0 {
         return Err(format!("{findings} findings in {}", findings_dir.display()).into());

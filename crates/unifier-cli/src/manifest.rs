@@ -52,6 +52,7 @@ struct DiagnosticsSection {
     history: Option<bool>,
     retention_days: Option<u64>,
     max_mb: Option<u64>,
+    full_sql: Option<bool>,
 }
 
 /// Dataset kinds of the manifest.
@@ -222,6 +223,9 @@ impl Manifest {
             }
             diagnostics.retention_days = section.retention_days;
             diagnostics.max_mb = section.max_mb;
+            if let Some(full_sql) = section.full_sql {
+                diagnostics.full_sql = full_sql;
+            }
         }
 
         let mut datasets = Vec::new();

@@ -443,3 +443,30 @@ fn history_is_read_only_by_queries_of_diagnostics_and_kept_within_retention() {
     );
     assert_eq!((code, out.as_str()), (0, "history_skipped\n1\n"), "{err}");
 }
+
+/// `[diagnostics] full_sql`, as docs/catalog.md shows it: off, the events on disk hold
+/// the statement with `$1` for its literal; on, the literal itself.
+#[test]
+fn diagnostics_full_sql_keeps_literals_only_when_asked() {
+    for full_sql in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("unifier.toml"),
+            format!("[diagnostics]\ndir = \"events\"\nfull_sql = {full_sql}\n"),
+        )
+        .unwrap();
+        let (code, _, err) = unifier_in(
+            dir.path(),
+            &["query", "SELECT 'secret-literal' AS x"],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+        let mut text = String::new();
+        for entry in std::fs::read_dir(dir.path().join("events")).unwrap() {
+            text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+        }
+        assert!(text.contains("\"kind\":\"policy\""), "{text}");
+        assert_eq!(text.contains("secret-literal"), full_sql, "{text}");
+        assert_eq!(text.contains("SELECT $1 AS x"), !full_sql, "{text}");
+    }
+}
