@@ -51,7 +51,7 @@ pub use result::{
     WriteSummary,
 };
 pub use stream::RecordedStream;
-pub use unifier::{OutputContract, Unifier};
+pub use unifier::{MAX_BATCH_SIZE, MAX_TARGET_PARTITIONS, OutputContract, Unifier};
 
 /// The policy layer: strict parsing, the statement-class gate, canonical SQL and
 /// fingerprints (`unifier-policy`).

@@ -35,6 +35,12 @@ pub struct Unifier {
     pub(crate) writes: WritePipeline,
 }
 
+/// The largest `[runtime] batch_size` accepted, in rows.
+pub const MAX_BATCH_SIZE: usize = 1 << 24;
+
+/// The largest `[scan] target_partitions` accepted.
+pub const MAX_TARGET_PARTITIONS: usize = 4096;
+
 impl Unifier {
     /// A `Unifier` with its own session, recorder (and JSON-lines sink when the profile
     /// names a directory) built from `profile`.
@@ -72,6 +78,20 @@ impl Unifier {
             .map_err(|e| Error::Runtime(e.to_string()))?;
         if profile.runtime.batch_size == 0 {
             return Err(Error::Runtime("batch_size must be at least 1".into()));
+        }
+        // Operators allocate for a whole batch up front: an absurd size is refused here
+        // rather than failing (or aborting) the first query.
+        if profile.runtime.batch_size > MAX_BATCH_SIZE {
+            return Err(Error::Runtime(format!(
+                "batch_size = {} is too large: at most {MAX_BATCH_SIZE} rows per batch",
+                profile.runtime.batch_size
+            )));
+        }
+        if profile.scan.target_partitions > MAX_TARGET_PARTITIONS {
+            return Err(Error::Runtime(format!(
+                "target_partitions = {} is too large: at most {MAX_TARGET_PARTITIONS} (0: one per core)",
+                profile.scan.target_partitions
+            )));
         }
         let mut config = profile
             .scan

@@ -455,11 +455,8 @@ fn diagnostics_full_sql_keeps_literals_only_when_asked() {
             format!("[diagnostics]\ndir = \"events\"\nfull_sql = {full_sql}\n"),
         )
         .unwrap();
-        let (code, _, err) = unifier_in(
-            dir.path(),
-            &["query", "SELECT 'secret-literal' AS x"],
-            None,
-        );
+        let (code, _, err) =
+            unifier_in(dir.path(), &["query", "SELECT 'secret-literal' AS x"], None);
         assert_eq!(code, 0, "{err}");
         let mut text = String::new();
         for entry in std::fs::read_dir(dir.path().join("events")).unwrap() {

@@ -235,3 +235,26 @@ async fn file_lists_are_read_again_unless_the_profile_caches_them() {
         }
     }
 }
+
+/// Found by `cargo xtask fuzz --manifest`: `batch_size = 9223372036854775807` built a
+/// `Unifier` whose first scan panicked ("capacity overflow") in a tokio task. Sizes
+/// beyond the bounds are refused when the `Unifier` is built, naming the setting.
+#[test]
+fn absurd_batch_sizes_and_partition_counts_are_refused_up_front() {
+    let mut p = profile(Preset::ReadOnly);
+    p.runtime.batch_size = usize::MAX / 2;
+    let Err(e) = Unifier::new(p) else {
+        panic!("built")
+    };
+    assert!(e.to_string().contains("batch_size = "), "{e}");
+    let mut p = profile(Preset::ReadOnly);
+    p.scan.target_partitions = 1 << 40;
+    let Err(e) = Unifier::new(p) else {
+        panic!("built")
+    };
+    assert!(e.to_string().contains("target_partitions = "), "{e}");
+    let mut p = profile(Preset::ReadOnly);
+    p.runtime.batch_size = unifier::MAX_BATCH_SIZE;
+    p.scan.target_partitions = unifier::MAX_TARGET_PARTITIONS;
+    assert!(Unifier::new(p).is_ok());
+}

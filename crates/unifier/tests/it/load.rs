@@ -108,6 +108,16 @@ pub(crate) async fn events_table(dir: &Path) -> Arc<Unifier> {
     u
 }
 
+/// The version of `events` in `u`'s catalog.
+fn events_version(u: &Unifier) -> u64 {
+    u.catalog()
+        .dataset("events")
+        .unwrap()
+        .delta
+        .unwrap()
+        .version
+}
+
 /// Appends once, as application `writer-N` at version `seq`: a retry after a lost
 /// commit race cannot commit twice. Returns the conflicts retried.
 async fn append(u: &Unifier, writer: i64, seq: i64, rows: i64) -> u64 {
@@ -204,13 +214,7 @@ pub(crate) async fn writers_and_readers(dir: &Path, tpch: Option<&Path>, load: L
         register_tpch(&u, tpch).await;
     }
     let answers = Arc::new(recorded_answers());
-    let created = u
-        .catalog()
-        .dataset("events")
-        .unwrap()
-        .delta
-        .unwrap()
-        .version;
+    let created = events_version(&u);
     let conflicts = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -288,13 +292,7 @@ pub(crate) async fn writers_and_readers(dir: &Path, tpch: Option<&Path>, load: L
     .await;
     assert_eq!(int(&per_writer, 0), (0..load.writers).collect::<Vec<_>>());
     assert!(int(&per_writer, 1).iter().all(|n| *n == load.appends));
-    let version = u
-        .catalog()
-        .dataset("events")
-        .unwrap()
-        .delta
-        .unwrap()
-        .version;
+    let version = events_version(&u);
     assert_eq!(version, created + report.commits);
     let commit_files = std::fs::read_dir(dir.join("_delta_log"))
         .unwrap()
