@@ -377,7 +377,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut n = 0u64;
                 while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
                     // A fresh directory every 200 inputs: writes and caches do not pile up.
-                    if n % 200 == 0 {
+                    if n.is_multiple_of(200) {
                         let _ = std::fs::remove_dir_all(&base);
                         prepare(&base, &fixture)?;
                     }

@@ -467,3 +467,29 @@ fn diagnostics_full_sql_keeps_literals_only_when_asked() {
         assert_eq!(text.contains("SELECT $1 AS x"), !full_sql, "{text}");
     }
 }
+
+/// Found by `cargo xtask fuzz --manifest`: both settings made the binary panic with
+/// "capacity overflow" (the second in `main`). Now the manifest is refused, naming them.
+#[test]
+fn absurd_runtime_sizes_in_a_manifest_are_usage_errors() {
+    for (section, setting) in [
+        ("runtime", "batch_size = 9223372036854775807"),
+        ("scan", "target_partitions = 18446744073709551615"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("unifier.toml"),
+            format!("[{section}]\n{setting}\n"),
+        )
+        .unwrap();
+        let (code, out, err) = unifier_in(dir.path(), &["query", "SELECT 1"], None);
+        assert_eq!(code, 2, "{setting}: {err}");
+        assert!(out.is_empty());
+        assert!(!err.contains("panicked"), "{err}");
+        let name = setting.split(" = ").next().unwrap();
+        assert!(
+            err.contains(&format!("{setting} is too large")),
+            "{name}: {err}"
+        );
+    }
+}

@@ -44,7 +44,7 @@ const COLUMNS: &[&str] = &["id", "name", "*", "count(*)", "max(id)", "upper(name
 fn read(g: &mut Gen, depth: usize) -> String {
     let table = g.pick(TABLES);
     let column = g.pick(COLUMNS);
-    let base = match g.below(if depth > 1 { 4 } else { 9 }) {
+    match g.below(if depth > 1 { 4 } else { 9 }) {
         0 => format!("SELECT {column} FROM {table}"),
         1 => format!(
             "SELECT id, name FROM {table} WHERE id > {} ORDER BY id LIMIT 3",
@@ -66,8 +66,7 @@ fn read(g: &mut Gen, depth: usize) -> String {
             "SELECT id FROM {table} WHERE id IN (SELECT id FROM {})",
             g.pick(TABLES)
         ),
-    };
-    base
+    }
 }
 
 fn write(g: &mut Gen) -> String {
