@@ -395,7 +395,8 @@ fn history_is_read_only_by_queries_of_diagnostics_and_kept_within_retention() {
     let events = dir.path().join(".unifier/diagnostics");
     std::fs::create_dir_all(&events).unwrap();
     // A session file from 40 days ago, and one the history reader cannot read.
-    let old = events.join("events-old.jsonl");
+    // (Named as the recorder names its files: retention deletes nothing else.)
+    let old = events.join("events-00000000-0000-4000-8000-000000000040.jsonl");
     std::fs::write(&old, "").unwrap();
     std::fs::File::options()
         .append(true)
@@ -403,7 +404,7 @@ fn history_is_read_only_by_queries_of_diagnostics_and_kept_within_retention() {
         .unwrap()
         .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400))
         .unwrap();
-    std::fs::create_dir(events.join("events-broken.jsonl")).unwrap();
+    std::fs::create_dir(events.join("events-00000000-0000-4000-8000-0000000000bb.jsonl")).unwrap();
 
     let (code, out, err) = unifier_in(
         dir.path(),

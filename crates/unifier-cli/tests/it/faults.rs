@@ -230,7 +230,7 @@ fn a_disk_that_fills_up_during_a_write_fails_it_and_leaves_the_table_unchanged()
     } else {
         "No space left on device"
     };
-    let last = err.lines().last().unwrap_or_default();
+    let last = &err[err.rfind("\nerror: ").map_or(0, |i| i + 1)..];
     assert!(
         last.starts_with("error: table `t`: the Delta write failed; nothing was committed"),
         "{err}"
@@ -323,7 +323,9 @@ fn corrupt_and_missing_inputs_exit_1_naming_the_file_and_the_dataset() {
         let (code, out, err) = unifier_in(d, &["query", &sql], None);
         assert_eq!(code, 1, "{name}: {err}");
         assert!(out.is_empty(), "{name}: nothing on stdout, got {out}");
-        let last = err.lines().last().unwrap_or_default();
+        // The error is the text from the last `error: ` on (with RUST_BACKTRACE set,
+        // delta-kernel's messages carry a backtrace over many lines after it).
+        let last = &err[err.rfind("\nerror: ").map_or(0, |i| i + 1)..];
         assert!(last.starts_with("error: "), "{name}: {err}");
         assert!(
             last.contains(&format!("`{name}`")),

@@ -170,7 +170,7 @@ async fn datafusion_allows(sql: &str) -> Result<(), String> {
     let b = batch(1..=3);
     for table in TABLES {
         let t = MemTable::try_new(b.schema(), vec![vec![b.clone()]]).unwrap();
-        ctx.register_table(*table, Arc::new(t)).unwrap();
+        ctx.register_table(*table, Arc::new(t)).unwrap(); // tidy: baseline (DataFusion alone)
     }
     let options = SQLOptions::new()
         .with_allow_ddl(false)
