@@ -17,6 +17,9 @@
 //! cargo xtask fuzz [--manifest] [--minutes 10]
 //!                            the policy check fed generated, damaged statements; with
 //!                            --manifest, damaged catalog manifests through the binary
+//! cargo xtask prune [--hours 24]
+//!                            delete linked test/example binaries of the target dir not
+//!                            rebuilt for N hours (cargo relinks one if it is needed again)
 //! cargo xtask load [--seconds 60]
 //!                            concurrent writers and readers, a sort under 256 MiB, the
 //!                            diagnostics recorder under contention (release)
@@ -48,12 +51,13 @@ fn main() -> Result<()> {
         ["slt", options @ ..] => slt(&root, options),
         ["fuzz", options @ ..] => fuzz(&root, options),
         ["load", options @ ..] => load(&root, options),
+        ["prune", options @ ..] => prune(&root, options),
         ["release"] => release(&root).map(|dir| {
             println!("{}", dir.join("unifier").display());
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop|slt FILES...|fuzz [--manifest] [--minutes N]|load [--seconds N]>"
+                "usage: cargo xtask <ci|deps|tidy|test|bench [policy|diagnostics|io|delta|catalog|tpch [--sf N]]|release|interop|slt FILES...|fuzz [--manifest] [--minutes N]|load [--seconds N]|prune [--hours N]>"
             );
             std::process::exit(2);
         }
@@ -212,6 +216,48 @@ fn fuzz_manifest(root: &Path, options: &[&str]) -> Result<()> {
         &[&binary, &workdir, minutes, &fixture],
         &[],
     )
+}
+
+/// `prune [--hours N]`: every build with other features or another checkout leaves its
+/// own linked test and example binaries (about 0.5 GB each with DataFusion inside), and
+/// the shared target dir grew to 65 GB here. Deletes executables (no extension, the
+/// executable bit set) directly under `{debug,release}/{deps,examples}` last modified
+/// more than N hours ago (default 24); libraries, metadata and build outputs stay, so
+/// nothing is recompiled — a deleted binary is only linked again when it is next needed.
+fn prune(root: &Path, options: &[&str]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let hours: u64 = match options {
+        [] => 24,
+        ["--hours", n] => n.parse().context("--hours takes a number")?,
+        _ => bail!("usage: cargo xtask prune [--hours N]"),
+    };
+    let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+    let target = target_dir(root);
+    let (mut files, mut bytes) = (0u64, 0u64);
+    for profile in ["debug", "release"] {
+        for dir in ["deps", "examples"] {
+            let Ok(entries) = std::fs::read_dir(target.join(profile).join(dir)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(meta) = entry.metadata() else { continue };
+                let executable = meta.is_file()
+                    && meta.permissions().mode() & 0o100 != 0
+                    && path.extension().is_none();
+                let old = meta.modified().is_ok_and(|m| m < cutoff);
+                if executable && old && std::fs::remove_file(&path).is_ok() {
+                    files += 1;
+                    bytes += meta.len();
+                }
+            }
+        }
+    }
+    eprintln!(
+        "prune: {files} binaries not rebuilt for {hours} h deleted, {:.1} GB freed",
+        bytes as f64 / 1e9
+    );
+    Ok(())
 }
 
 /// `load [--seconds N]`: the load runs of `docs/reliability.md` (`examples/load.rs`), each
