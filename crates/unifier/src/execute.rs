@@ -122,6 +122,7 @@ impl Unifier {
             plan_hash: query.plan_hash.clone(),
             inputs: query.inputs.clone(),
             sorts: plan_sorts(&query.plan),
+            memory_limit_mb: self.profile.runtime.memory_limit_mb,
         };
         Ok(ExecutionResult::Reader {
             schema,

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::{RecordBatchStream, SendableRecordBatchStream};
 use futures::{Stream, StreamExt};
 use unifier_diagnostics::{DiagnosticsContext, Status};
@@ -23,6 +23,8 @@ pub(crate) struct Pending {
     pub(crate) plan_hash: String,
     pub(crate) inputs: Vec<String>,
     pub(crate) sorts: bool,
+    /// The profile's memory limit: an exhausted pool's error then says which setting.
+    pub(crate) memory_limit_mb: Option<u64>,
 }
 
 /// Rows of an executing query. The `execute` event (rows, batches, scan metrics) is
@@ -30,6 +32,7 @@ pub(crate) struct Pending {
 /// "dropped after N rows"). No timeout applies: the reader sets the pace.
 pub struct RecordedStream {
     inner: SendableRecordBatchStream,
+    memory_limit_mb: Option<u64>,
     physical: PhysicalPlan,
     rows: Arc<AtomicU64>,
     batches: u64,
@@ -53,6 +56,7 @@ impl RecordedStream {
     ) -> Self {
         Self {
             inner,
+            memory_limit_mb: pending.memory_limit_mb,
             physical,
             rows: Arc::new(AtomicU64::new(0)),
             batches: 0,
@@ -81,7 +85,16 @@ impl Stream for RecordedStream {
     type Item = Result<RecordBatch>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let polled = self.inner.poll_next_unpin(cx);
+        let mut polled = self.inner.poll_next_unpin(cx);
+        // The pool ran out under the profile's limit: say which setting, as the
+        // collecting path does (`Error::ResourcesExhausted`).
+        if let (Poll::Ready(Some(Err(error))), Some(limit)) = (&mut polled, self.memory_limit_mb)
+            && let DataFusionError::ResourcesExhausted(message) = error.find_root()
+        {
+            *error = DataFusionError::ResourcesExhausted(format!(
+                "{message} (memory_limit_mb = {limit}); raise the limit or make the query smaller"
+            ));
+        }
         match &polled {
             Poll::Ready(Some(Ok(batch))) => {
                 self.rows

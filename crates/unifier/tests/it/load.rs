@@ -556,6 +556,10 @@ mod tests {
                 }
                 Err(e) => {
                     assert!(e.to_lowercase().contains("resources exhausted"), "{e}");
+                    assert!(
+                        e.contains(&format!("(memory_limit_mb = {limit}); raise the limit")),
+                        "{e}"
+                    );
                     eprintln!("{limit} MiB: {e}");
                 }
             }
