@@ -17,7 +17,7 @@ fn is_session_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .and_then(|n| n.strip_prefix("events-"))
-        .and_then(|n| n.strip_suffix(".jsonl"))
+        .and_then(|n| n.strip_suffix(EXTENSION)?.strip_suffix('.'))
         .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok())
 }
 

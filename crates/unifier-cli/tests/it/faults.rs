@@ -77,6 +77,7 @@ fn kill_9_during_a_write_leaves_a_committed_version_and_a_retry_commits_once() {
     for k in 1..=trials {
         let file = trial_file(d, k);
         let args = write_args(&file, k);
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let delay = full.mul_f64(1.6 * f64::from(k) / f64::from(trials));
         let mut child = Command::new(env!("CARGO_BIN_EXE_unifier"))
             .current_dir(d)
@@ -103,11 +104,7 @@ fn kill_9_during_a_write_leaves_a_committed_version_and_a_retry_commits_once() {
         assert_eq!(all, expected_total + mine, "trial {k}: other rows changed");
 
         // The retry commits exactly once, whether or not the killed write had committed.
-        let (code, out, err) = unifier_in(
-            d,
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-            None,
-        );
+        let (code, out, err) = unifier_in(d, &argv, None);
         assert_eq!(code, 0, "trial {k}: {err}");
         if mine == ROWS {
             assert!(out.contains("is already committed"), "trial {k}: {out}");
@@ -117,11 +114,7 @@ fn kill_9_during_a_write_leaves_a_committed_version_and_a_retry_commits_once() {
                 "trial {k}: {out}"
             );
         }
-        let (code, out, _) = unifier_in(
-            d,
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-            None,
-        );
+        let (code, out, _) = unifier_in(d, &argv, None);
         assert_eq!(code, 0);
         assert!(
             out.contains("nothing committed"),
@@ -185,23 +178,13 @@ fn a_disk_that_fills_up_during_a_write_fails_it_and_leaves_the_table_unchanged()
     // (`ulimit -f`, with SIGXFSZ ignored so a write returns an error instead of killing).
     let small = d.join("small");
     let mounted = Mounted::tmpfs(&small, "2m");
-    let (args, shell): (Vec<&str>, bool) = match &mounted {
-        Some(_) => {
-            crate::delta::copy_dir(&d.join("t"), &small.join("t"));
-            std::fs::write(
-                small.join("unifier.toml"),
-                std::fs::read_to_string(d.join("unifier.toml")).unwrap(),
-            )
-            .unwrap();
-            (vec!["write", "t", "--file", rows.to_str().unwrap()], false)
-        }
-        None => (vec!["write", "t", "--file", rows.to_str().unwrap()], true),
-    };
-    let workdir = if mounted.is_some() {
-        small.clone()
-    } else {
-        d.to_owned()
-    };
+    let args = ["write", "t", "--file", rows.to_str().unwrap()];
+    let shell = mounted.is_none();
+    let workdir = if shell { d.to_owned() } else { small.clone() };
+    if !shell {
+        crate::delta::copy_dir(&d.join("t"), &small.join("t"));
+        std::fs::copy(d.join("unifier.toml"), small.join("unifier.toml")).unwrap();
+    }
     let output = if shell {
         Command::new("sh")
             .current_dir(&workdir)
