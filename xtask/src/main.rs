@@ -29,6 +29,7 @@
 
 mod catalog_bench;
 mod deps;
+mod modules;
 mod tidy;
 
 use std::path::{Path, PathBuf};

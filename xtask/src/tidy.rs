@@ -4,9 +4,11 @@
 //! - no debugging or placeholder macros outside tests;
 //! - no DataFusion `register_*`/`deregister_table` call outside `unifier-io-adapter`, the
 //!   one registration surface (tests included); a benchmark's raw-DataFusion baseline
-//!   marks its line with `tidy: baseline`.
+//!   marks its line with `tidy: baseline`;
+//! - the shape of each crate's source (`modules.rs`): no import circle between files, no
+//!   file over 600 lines unless listed with its one job, no `too_many_arguments` allowance.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Result, bail};
 
@@ -56,28 +58,10 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     bail!("{} tidy problem(s)", problems.len())
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if path.is_dir() {
-            if name != "target" && !name.starts_with('.') {
-                rust_files(&path, out);
-            }
-        } else if name.ends_with(".rs") {
-            out.push(path);
-        }
-    }
-}
-
 fn check_tree(root: &Path) -> Vec<String> {
     let mut files = Vec::new();
     for dir in ["crates", "xtask", "tests"] {
-        rust_files(&root.join(dir), &mut files);
+        crate::modules::rust_files(&root.join(dir), &mut files);
     }
     files.sort();
     let mut problems = Vec::new();
@@ -91,6 +75,9 @@ fn check_tree(root: &Path) -> Vec<String> {
             Ok(text) => problems.extend(check_file(&shown, &text)),
             Err(e) => problems.push(format!("{shown}: cannot read: {e}")),
         }
+    }
+    for (src, shown) in crate::modules::source_dirs(root) {
+        problems.extend(crate::modules::check_src(&src, &shown));
     }
     problems
 }

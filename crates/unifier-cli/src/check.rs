@@ -196,7 +196,7 @@ fn render_text(policy: &Policy, sql: &str, outcome: &Outcome) -> String {
     let mut finding =
         |kind: &str, code: &str, message: &str, position: Position, snippet: String| {
             out.push_str(&format!(
-                "{kind} {code} at {position}: {message}\n{snippet}\n"
+                "{kind} {code} at {position}: {message}\n{snippet}"
             ));
         };
     let dialect = policy.profile().read_dialect;

@@ -45,12 +45,12 @@ pub use event::{
 };
 pub use recorder::{
     DEFAULT_CAPACITY, DiagnosticsContext, DiagnosticsRecorder, RecorderBuilder, RecorderStats,
-    Retention,
 };
 pub use schema::{
     COMMON_COLUMNS, EVENTS_SCHEMA_VERSION, EVENTS_TABLE, RECORDER_SCHEMA_VERSION, RECORDER_TABLE,
     SCHEMA_VERSION_KEY, UTC, all_schemas, events_schema, recorder_schema,
 };
+pub use sink::Retention;
 
 /// Re-exported so users of this crate alone get the matching Arrow version.
 pub use arrow;

@@ -13,7 +13,7 @@ use arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventDetail, EventKind, Status};
 use crate::schema::{BatchWriter, EVENTS_TABLE, recorder_schema};
-use crate::sink::{JsonlSink, read_history};
+use crate::sink::{JsonlSink, Retention, read_history};
 
 /// Default capacity of the in-memory buffer, in events.
 pub const DEFAULT_CAPACITY: usize = 100_000;
@@ -46,17 +46,6 @@ pub struct RecorderBuilder {
     history: bool,
     write: bool,
     retention: Retention,
-}
-
-/// How much of the JSON-lines directory is kept: files of earlier sessions older than
-/// `max_age`, then the oldest beyond `max_bytes` in all, are deleted when a writing
-/// recorder is built.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Retention {
-    /// Delete session files last written longer ago than this.
-    pub max_age: Option<Duration>,
-    /// Then delete the oldest session files until the directory holds at most this.
-    pub max_bytes: Option<u64>,
 }
 
 impl Default for RecorderBuilder {

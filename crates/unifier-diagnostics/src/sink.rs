@@ -3,6 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::event::Event;
@@ -131,9 +132,20 @@ pub(crate) fn read_history(dir: &Path) -> Result<History> {
     Ok(history)
 }
 
+/// How much of the JSON-lines directory is kept: files of earlier sessions older than
+/// `max_age`, then the oldest beyond `max_bytes` in all, are deleted when a writing
+/// recorder is built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Delete session files last written longer ago than this.
+    pub max_age: Option<Duration>,
+    /// Then delete the oldest session files until the directory holds at most this.
+    pub max_bytes: Option<u64>,
+}
+
 /// Deletes session files of `dir` last modified before `retention.max_age`, then the
 /// oldest until the files hold at most `retention.max_bytes`. A missing dir is fine.
-pub(crate) fn apply_retention(dir: &Path, retention: crate::recorder::Retention) -> Result<()> {
+pub(crate) fn apply_retention(dir: &Path, retention: Retention) -> Result<()> {
     if retention.max_age.is_none() && retention.max_bytes.is_none() {
         return Ok(());
     }

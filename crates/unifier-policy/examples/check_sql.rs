@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(error) => {
             for sql_error in error.sql_errors() {
-                println!("error: {sql_error}\n{}", sql_error.snippet);
+                print!("error: {sql_error}\n{}", sql_error.snippet);
             }
             if error.sql_errors().is_empty() {
                 println!("error: {error}");

@@ -103,7 +103,7 @@ impl ExplainOptions {
             ExplainOptions::Keywords { analyze, .. } => *analyze,
             ExplainOptions::Utility(options) => options.iter().any(|o| {
                 o.name.value.eq_ignore_ascii_case("analyze")
-                    && crate::parser::utility_bool(o.arg.as_ref()).unwrap_or(false)
+                    && crate::utility::utility_bool(o.arg.as_ref()).unwrap_or(false)
             }),
         }
     }

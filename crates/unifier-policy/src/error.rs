@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::report::Position;
+use crate::position::Position;
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -135,7 +135,7 @@ impl SqlError {
             code,
             message: message.into(),
             position,
-            snippet: crate::report::caret_snippet(sql, position),
+            snippet: crate::position::caret_snippet(sql, position),
         }
     }
 }

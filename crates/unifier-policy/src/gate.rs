@@ -10,8 +10,9 @@ use crate::error::{Error, ErrorCode, Result, SqlError};
 use crate::inspect::{Findings, inspect};
 use crate::location::is_allowed;
 use crate::parser::{Parsed, parse_script};
+use crate::position::Position;
 use crate::profile::{ErrorLevel, PolicyProfile, UnsupportedLevel, hex};
-use crate::report::{CheckedStatement, PolicyReport, Position, Verdict, Violation, ViolationCode};
+use crate::report::{CheckedStatement, PolicyReport, Verdict, Violation, ViolationCode};
 
 /// A checked, ready-to-use policy: a validated [`PolicyProfile`] and its fingerprint.
 ///

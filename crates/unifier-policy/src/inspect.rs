@@ -16,7 +16,7 @@ use sqlparser::ast::{
 use crate::ast::{CopySource, PolicyStatement};
 use crate::class::{StatementClass, class_of, planned_by_datafusion};
 use crate::location::looks_like_location;
-use crate::report::Position;
+use crate::position::Position;
 use crate::unsupported::{self, UnsupportedConstruct};
 
 /// A file or URL that a statement reads or writes.

@@ -29,14 +29,19 @@ mod ast;
 mod class;
 mod dialect;
 mod error;
+mod external_table;
+mod failure;
 mod gate;
+mod grammar;
 mod inspect;
 mod location;
 mod normalize;
 mod parser;
+mod position;
 mod profile;
 mod report;
 mod unsupported;
+mod utility;
 
 pub use ast::{CopySource, CopyTo, CreateExternalTable, Explain, ExplainOptions, PolicyStatement};
 pub use class::StatementClass;
@@ -44,10 +49,9 @@ pub use dialect::SqlDialect;
 pub use error::{Error, ErrorCode, Result, SqlError};
 pub use gate::Policy;
 pub use normalize::{normalize, normalized_sql};
+pub use position::{Position, caret_snippet};
 pub use profile::{ErrorLevel, PolicyProfile, Preset, UnsupportedLevel};
-pub use report::{
-    CheckedStatement, PolicyReport, Position, Verdict, Violation, ViolationCode, caret_snippet,
-};
+pub use report::{CheckedStatement, PolicyReport, Verdict, Violation, ViolationCode};
 pub use unsupported::{UNSUPPORTED, UnsupportedConstruct};
 
 /// The sqlparser this crate parses with: the same version DataFusion plans with.
