@@ -13,7 +13,7 @@ use arrow::record_batch::RecordBatch;
 use clap::Args;
 use unifier::datafusion::error::Result as DfResult;
 use unifier::datafusion::physical_plan::{RecordBatchStream, SendableRecordBatchStream};
-use unifier::io::{CdfCursor, FileFormatKind, ListingSpec};
+use unifier::io::{CdfCursor, FileFormatKind, ListingSpec, WriteOp};
 use unifier::write::{
     CommitOptions, Transaction, WriteMode, WriteRequest, WriteSource, WriteSummary, WriteTarget,
 };
@@ -144,11 +144,7 @@ async fn source(
     }
     let sql = args.sql.as_deref().unwrap_or_default();
     let (unifier, compiled) = open_and_compile(catalog, Some(sql), Params::None).await?;
-    if !compiled
-        .classes()
-        .iter()
-        .all(|c| *c == unifier::policy::StatementClass::Query)
-    {
+    if !compiled.is_query() {
         return Err(usage(
             "--sql must be a query (SELECT ...): its rows are written",
         ));
@@ -171,13 +167,16 @@ pub(crate) fn summary_line(s: &WriteSummary) -> String {
         ),
         (_, None) => "nothing committed".to_owned(),
     };
-    let action = match s.mode.as_str() {
-        "append" => "appended to".to_owned(),
-        "delete" => "deleted from".to_owned(),
-        "update" => "updated in".to_owned(),
-        "overwrite" => "written over".to_owned(),
-        "replace_where" => "replaced in".to_owned(),
-        other => format!("written ({other}) to"),
+    let action = match (&s.mode, s.op) {
+        (Some(WriteMode::ReplaceWhere(_)), _) => "replaced in".to_owned(),
+        (Some(mode @ (WriteMode::ErrorIfExists | WriteMode::Ignore)), _) => {
+            format!("written ({}) to", mode.as_str())
+        }
+        (_, WriteOp::Append) => "appended to".to_owned(),
+        (_, WriteOp::Overwrite) => "written over".to_owned(),
+        (_, WriteOp::Delete) => "deleted from".to_owned(),
+        (_, WriteOp::Update) => "updated in".to_owned(),
+        (_, WriteOp::Merge) => "merged into".to_owned(),
     };
     format!(
         "{} {} {action} `{}`: {versions} ({} path: {}; {} {} added, {} removed, {} bytes)\n",

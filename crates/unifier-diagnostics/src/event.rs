@@ -293,7 +293,7 @@ event_kinds! {
         location: Option<String>,
         /// Write mode (`append`, `overwrite`, `replace_where`, `error_if_exists`, `ignore`, `delete`, `update`).
         mode: String,
-        /// How the write ran: `insert` (DataFusion's insert into the provider), `streaming` (deltalake's write operation) or `operation` (deltalake's delete/update).
+        /// How the write ran: `insert` (DataFusion's insert into the provider), `streaming` (deltalake's write operation), `operation` (deltalake's delete/update), `none` (refused before writing) or `unknown` (cut by a timeout).
         path: String,
         /// Why that path was chosen.
         path_reason: String,

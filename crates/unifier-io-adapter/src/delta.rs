@@ -11,8 +11,11 @@ use url::Url;
 
 use crate::catalog::{IoAdapter, Prepared};
 use crate::cdf::{CdfBounds, RecordedCdf};
+use crate::contract::{self, NullCheck, SchemaMode};
 use crate::error::{Error, Result};
-use crate::metadata::{DeltaInfo, FilterPushdown, TableProviderMetadata, WriteCapabilities};
+use crate::metadata::{
+    Constraint, DeltaInfo, FilterPushdown, TableProviderMetadata, WriteCapabilities,
+};
 use crate::spec::{
     DatasetKind, DeltaCdfSpec, DeltaSpec, DeltaTableOptions, PartitionColumn, RegisterOptions,
 };
@@ -258,10 +261,13 @@ pub(crate) fn delta_info(
     })?;
     let protocol = state.protocol();
     let config = state.table_config();
-    let constraints: Vec<String> = config
+    let constraints: Vec<Constraint> = config
         .get_constraints()
         .iter()
-        .map(|c| format!("{}: {}", c.name, c.expr))
+        .map(|c| Constraint {
+            name: c.name.clone(),
+            expr: c.expr.clone(),
+        })
         .collect();
     let mut features: Vec<String> = protocol
         .reader_features()
@@ -340,48 +346,6 @@ fn delta_metadata(
     metadata
 }
 
-/// The columns of `declared` that `found` lacks or types differently, and the ones
-/// `found` has in addition.
-fn schema_differences(
-    declared: &arrow::datatypes::Schema,
-    found: &arrow::datatypes::Schema,
-) -> Vec<String> {
-    let mut differences = Vec::new();
-    for field in declared.fields() {
-        match found.field_with_name(field.name()) {
-            Err(_) => differences.push(format!(
-                "column `{}`: declared {}, not in the table",
-                field.name(),
-                field.data_type()
-            )),
-            Ok(f)
-                if f.data_type() != field.data_type() || f.is_nullable() != field.is_nullable() =>
-            {
-                let null = |n: bool| if n { "" } else { " NOT NULL" };
-                differences.push(format!(
-                    "column `{}`: declared {}{}, found {}{}",
-                    field.name(),
-                    field.data_type(),
-                    null(field.is_nullable()),
-                    f.data_type(),
-                    null(f.is_nullable())
-                ));
-            }
-            Ok(_) => {}
-        }
-    }
-    for f in found.fields() {
-        if declared.field_with_name(f.name()).is_err() {
-            differences.push(format!(
-                "column `{}`: {} in the table, not declared",
-                f.name(),
-                f.data_type()
-            ));
-        }
-    }
-    differences
-}
-
 impl IoAdapter {
     /// Creates a Delta table with exactly `schema` (nothing is inferred) and registers
     /// it as `name`. When a table already exists at the location, its schema must equal
@@ -422,7 +386,8 @@ impl IoAdapter {
                 .map_err(delta_err)?
                 .snapshot()
                 .arrow_schema();
-            let differences = schema_differences(&schema, &found);
+            let differences =
+                contract::differences(&schema, &found, SchemaMode::Strict, NullCheck::Schema);
             if !differences.is_empty() {
                 return Err(Error::DeclaredSchema {
                     name: name.into(),

@@ -206,14 +206,14 @@ pub enum Error {
         latest: u64,
     },
     /// An existing table's schema differs from the declared one.
-    #[error("table `{name}`: the table at `{location}` does not have the declared schema: {}", .differences.join("; "))]
+    #[error("table `{name}`: the table at `{location}` does not have the declared schema: {}", crate::contract::joined(.differences))]
     DeclaredSchema {
         /// The dataset.
         name: String,
         /// Its location.
         location: String,
         /// Every differing column, expected and found.
-        differences: Vec<String>,
+        differences: Vec<crate::contract::Difference>,
     },
     /// A change-feed cursor could not be read or written.
     #[error("cursor `{consumer}`: cannot use `{path}`")]

@@ -26,6 +26,7 @@
 
 mod catalog;
 mod cdf;
+pub mod contract;
 mod cursor;
 mod delta;
 mod error;
@@ -37,11 +38,12 @@ mod sortcheck;
 mod spec;
 
 pub use catalog::{DIAGNOSTICS_SCHEMA, IoAdapter, RESERVED_SCHEMAS, SYSTEM_SCHEMA};
+pub use contract::SchemaMode;
 pub use cursor::{CdfCursor, CdfRange};
 pub use error::{Error, Result, SchemaConflict};
 pub use metadata::{
-    DATASETS_SCHEMA_VERSION, DeltaInfo, FilterPushdown, TableProviderMetadata, WriteCapabilities,
-    WriteOp, datasets_schema,
+    Constraint, DATASETS_SCHEMA_VERSION, DeltaInfo, FilterPushdown, TableProviderMetadata,
+    WriteCapabilities, WriteOp, datasets_schema,
 };
 pub use sortcheck::{SortVerification, VerifiedBy};
 pub use spec::{

@@ -158,6 +158,21 @@ impl WriteCapabilities {
     }
 }
 
+/// A Delta check constraint: every row must make `expr` true.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Constraint {
+    /// Its name (`positive_id`).
+    pub name: String,
+    /// The SQL expression (`id > 0`).
+    pub expr: String,
+}
+
+impl std::fmt::Display for Constraint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name, self.expr)
+    }
+}
+
 /// What the catalog knows of a Delta table (or the table behind a change feed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeltaInfo {
@@ -180,8 +195,8 @@ pub struct DeltaInfo {
     pub features: Vec<String>,
     /// Whether the Change Data Feed is enabled (`delta.enableChangeDataFeed`).
     pub change_data_feed: bool,
-    /// Check constraints, `name: expression`.
-    pub constraints: Vec<String>,
+    /// Check constraints (`delta.constraints.<name>` table properties).
+    pub constraints: Vec<Constraint>,
     /// Partition columns, in order.
     pub partition_columns: Vec<String>,
 }

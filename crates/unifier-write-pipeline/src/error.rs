@@ -2,6 +2,8 @@
 
 use datafusion::error::DataFusionError;
 use deltalake::DeltaTableError;
+use unifier_io_adapter::SchemaMode;
+use unifier_io_adapter::contract::{Difference, Why};
 
 /// Result with the write pipeline [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -32,14 +34,28 @@ pub enum Error {
         reason: String,
     },
     /// The source's schema breaks the contract.
-    #[error("table `{table}`: the written rows do not match the table's schema ({mode}): {}", .differences.join("; "))]
+    #[error(
+        "table `{table}`: the written rows do not match the table's schema ({}): {}{}",
+        .mode.as_str(),
+        unifier_io_adapter::contract::joined(.differences),
+        additive_hint(*.mode, .differences)
+    )]
     SchemaMismatch {
         /// The target.
         table: String,
-        /// `strict` or `additive`.
-        mode: &'static str,
-        /// Every differing column: name, expected, found.
-        differences: Vec<String>,
+        /// The contract's mode.
+        mode: SchemaMode,
+        /// Every differing column: name, expected, found, why.
+        differences: Vec<Difference>,
+    },
+    /// The table's location cannot be made.
+    #[error("cannot create the table's directory `{location}`: {source}")]
+    Location {
+        /// The location.
+        location: String,
+        /// The file system's error.
+        #[source]
+        source: std::io::Error,
     },
     /// `error_if_exists` on an existing table.
     #[error("table `{table}` already exists at `{location}` (mode error_if_exists)")]
@@ -49,14 +65,27 @@ pub enum Error {
         /// Its location.
         location: String,
     },
+    /// Rows written by a replace-where overwrite fall outside its predicate.
+    #[error(
+        "table `{table}`: written rows do not match the replace-where predicate ({predicate}); nothing was committed: write only rows the predicate selects"
+    )]
+    ReplaceWhereViolated {
+        /// The target.
+        table: String,
+        /// The predicate.
+        predicate: String,
+        /// deltalake's error (its summary line).
+        #[source]
+        source: Box<DeltaTableError>,
+    },
     /// A check constraint or NOT NULL column rejected rows; nothing was committed.
     #[error("table `{table}`: the write violates {constraint}; nothing was committed")]
     ConstraintViolated {
         /// The target.
         table: String,
-        /// The constraint (`check constraint positive: id > 0`, `NOT NULL column id`).
+        /// The constraint (`check constraint positive (id > 0)`, `NOT NULL column id`).
         constraint: String,
-        /// deltalake's error.
+        /// deltalake's error (its summary line, without its preview of the rows).
         #[source]
         source: Box<DeltaTableError>,
     },
@@ -122,6 +151,8 @@ impl Error {
             Error::SchemaMismatch { .. } => "schema_mismatch",
             Error::AlreadyExists { .. } => "already_exists",
             Error::ConstraintViolated { .. } => "constraint_violated",
+            Error::ReplaceWhereViolated { .. } => "replace_where_violated",
+            Error::Location { .. } => "location",
             Error::Conflict { .. } | Error::Contended { .. } => "conflict",
             Error::Delta { .. } => "delta",
             Error::DataFusion { .. } => "datafusion",
@@ -133,5 +164,14 @@ impl Error {
 impl From<unifier_io_adapter::Error> for Error {
     fn from(error: unifier_io_adapter::Error) -> Self {
         Error::Io(Box::new(error))
+    }
+}
+
+/// "; use schema mode additive to add them" when strict mode refused undeclared columns.
+fn additive_hint(mode: SchemaMode, differences: &[Difference]) -> &'static str {
+    if mode == SchemaMode::Strict && differences.iter().any(|d| d.why == Why::Undeclared) {
+        "; use schema mode additive to add the undeclared columns"
+    } else {
+        ""
     }
 }

@@ -30,16 +30,25 @@
 //! # Ok(()) }
 //! ```
 
+mod commit;
 mod error;
+mod insert;
+mod operations;
+mod path;
 mod pipeline;
 mod request;
 mod source;
 mod summary;
+mod target;
+mod violation;
+mod write;
 
 pub use error::{Error, Result};
-pub use pipeline::{PathChoice, WritePipeline};
+pub use path::PathChoice;
+pub use pipeline::WritePipeline;
 pub use request::{
-    CommitOptions, SchemaMode, Transaction, WriteMode, WriteRequest, WriteSource, WriteTarget,
-    WriterOptions,
+    CommitOptions, Transaction, WriteMode, WriteRequest, WriteSource, WriteTarget, WriterOptions,
 };
 pub use summary::{CommitOutcome, WritePath, WriteSummary};
+pub use unifier_io_adapter::SchemaMode;
+pub use unifier_io_adapter::contract::{Difference, Why};

@@ -8,6 +8,7 @@ use arrow::datatypes::SchemaRef;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use parquet::basic::Compression;
+use unifier_io_adapter::{SchemaMode, WriteOp};
 
 /// Where the rows go.
 #[derive(Debug, Clone)]
@@ -51,7 +52,8 @@ impl fmt::Debug for WriteSource {
 }
 
 /// How the write treats rows already in the table.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum WriteMode {
     /// Add the rows.
     #[default]
@@ -67,6 +69,15 @@ pub enum WriteMode {
 }
 
 impl WriteMode {
+    /// The operation on the table, as the catalog's capabilities name it: an overwrite
+    /// for `overwrite` and `replace_where`, an append otherwise.
+    pub fn op(&self) -> WriteOp {
+        match self {
+            WriteMode::Overwrite | WriteMode::ReplaceWhere(_) => WriteOp::Overwrite,
+            WriteMode::Append | WriteMode::ErrorIfExists | WriteMode::Ignore => WriteOp::Append,
+        }
+    }
+
     /// The name recorded in `diagnostics.write.mode`.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -97,17 +108,6 @@ impl std::str::FromStr for WriteMode {
             }
         })
     }
-}
-
-/// How the source's schema must relate to the table's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SchemaMode {
-    /// Names, types and nullability must match (a nullable table column may take a
-    /// non-nullable source column).
-    #[default]
-    Strict,
-    /// As strict for the table's columns; new columns are added when nullable.
-    Additive,
 }
 
 /// Parquet writer settings.

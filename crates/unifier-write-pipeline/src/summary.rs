@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use unifier_io_adapter::WriteOp;
+
+use crate::request::WriteMode;
 
 /// How the rows reached the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,9 +65,11 @@ pub struct WriteSummary {
     pub path: WritePath,
     /// Why that path.
     pub path_reason: String,
-    /// Mode (`append`, `overwrite`, `replace_where`, `error_if_exists`, `ignore`,
-    /// `delete`, `update`).
-    pub mode: String,
+    /// The operation on the table: the capability the write used.
+    pub op: WriteOp,
+    /// The mode of a [`WriteRequest`](crate::WriteRequest); `None` for a statement
+    /// (`INSERT`, `DELETE`, `UPDATE`), whose operation says it all.
+    pub mode: Option<WriteMode>,
     /// Rows written (deleted, updated).
     pub rows: u64,
     /// Files added by the commit.
@@ -82,4 +87,18 @@ pub struct WriteSummary {
     /// Wall time of the write.
     #[serde(skip)]
     pub duration: Duration,
+}
+
+impl WriteSummary {
+    /// The name recorded in `diagnostics.write.mode`: the request's mode, else the
+    /// operation (`append`, `overwrite`, `replace_where`, `error_if_exists`, `ignore`,
+    /// `delete`, `update`).
+    pub fn mode_name(&self) -> &'static str {
+        mode_name(self.op, self.mode.as_ref())
+    }
+}
+
+/// See [`WriteSummary::mode_name`].
+pub(crate) fn mode_name(op: WriteOp, mode: Option<&WriteMode>) -> &'static str {
+    mode.map_or(op.as_str(), WriteMode::as_str)
 }

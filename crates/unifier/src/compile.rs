@@ -13,12 +13,12 @@ use sha2::{Digest, Sha256};
 use unifier_diagnostics::{CompileEvent, DiagnosticsContext, PolicyEvent, Status};
 use unifier_policy::StatementClass;
 
+use crate::audit::{SqlText, denial_text, micros, record_error};
 use crate::convert::to_datafusion;
 use crate::error::{Error, Result};
-use crate::execute::{denial_text, micros, record_error};
 use crate::params::Params;
 use crate::result::{Compiled, CompiledQuery, DeniedQuery};
-use crate::route::{analyzed_delta_writes, check_writes, explains_a_write};
+use crate::route::{Routing, analyzed_delta_writes, check_writes, explains_a_write};
 use crate::unifier::Unifier;
 
 impl Unifier {
@@ -36,6 +36,31 @@ impl Unifier {
             record_error(&diag, "compile", error, None, text.as_ref());
         }
         result
+    }
+
+    /// Compiles `sql` and requires a query: a denial, or a statement of another class,
+    /// is [`Error::Unsupported`] naming `what` needed the query (`view \`v\``, `the
+    /// source of a write`).
+    pub async fn compile_query(
+        &self,
+        sql: &str,
+        params: Params,
+        what: &str,
+    ) -> Result<CompiledQuery> {
+        match self.compile(sql, params).await? {
+            Compiled::Allowed(query) if query.is_query() => Ok(*query),
+            Compiled::Allowed(query) => Err(Error::Unsupported {
+                sql: query.canonical_sql,
+                reason: format!("{what} must be a query"),
+            }),
+            Compiled::Denied(denied) => Err(Error::Unsupported {
+                sql: denied.report.canonical_sql.clone(),
+                reason: format!(
+                    "{what} is denied by the policy: {}",
+                    denial_text(&denied.report)
+                ),
+            }),
+        }
     }
 
     async fn compile_in(
@@ -172,8 +197,9 @@ impl Unifier {
                 sql: canonical_sql.clone(),
                 source: Box::new(source),
             })?;
-        check_writes(&self.io, &plan, &canonical_sql)?;
-        if let Some(table) = analyzed_delta_writes(&self.io, &plan).first() {
+        let routing = Routing::of(&plan);
+        check_writes(&self.io, &routing.writes, &canonical_sql)?;
+        if let Some(table) = analyzed_delta_writes(&self.io, &plan, &routing).first() {
             return Err(Error::Unsupported {
                 sql: canonical_sql.clone(),
                 reason: format!(
@@ -181,7 +207,7 @@ impl Unifier {
                 ),
             });
         }
-        if explains_a_write(&plan) {
+        if explains_a_write(&plan, &routing) {
             // Building the physical plan of a write can change data already (a memory
             // table deletes while planning): EXPLAIN shows the logical plan only.
             state.config_mut().options_mut().explain.logical_plan_only = true;
@@ -219,103 +245,13 @@ impl Unifier {
             canonical_sql,
             report,
             plan,
+            routing,
             plan_hash,
             inputs,
             policy_time,
             plan_time,
             text: shown,
         })))
-    }
-}
-
-/// `text` with the contents of every single-quoted string replaced by `…`.
-fn blank_single_quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut inside = false;
-    for c in text.chars() {
-        if c == '\'' {
-            if !inside {
-                out.push_str("'…");
-            }
-            inside = !inside;
-            if !inside {
-                out.push('\'');
-            }
-        } else if !inside {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A statement as events show it: normalized (literals replaced by `$1`, `$2`, …) unless
-/// the profile keeps full text.
-#[derive(Debug, Clone)]
-pub(crate) struct SqlText {
-    /// The canonical SQL, literals included.
-    canonical: String,
-    /// What events keep.
-    pub(crate) shown: String,
-    /// The literals taken out (none when the full text is kept).
-    literals: Vec<String>,
-    /// Text that did not parse: every single-quoted string is blanked.
-    unparsed: bool,
-}
-
-impl SqlText {
-    fn of(report: &unifier_policy::PolicyReport, full: bool) -> Self {
-        if full {
-            return Self {
-                canonical: report.canonical_sql.clone(),
-                shown: report.canonical_sql.clone(),
-                literals: Vec::new(),
-                unparsed: false,
-            };
-        }
-        let mut shown = Vec::with_capacity(report.statements.len());
-        let mut literals = Vec::new();
-        for checked in &report.statements {
-            let (sql, mut taken) = unifier_policy::normalize(&checked.statement);
-            shown.push(sql);
-            literals.append(&mut taken);
-        }
-        Self {
-            canonical: report.canonical_sql.clone(),
-            shown: shown.join("; "),
-            literals,
-            unparsed: false,
-        }
-    }
-
-    /// For text that did not parse (nothing to show but redactions).
-    fn unparsed() -> Self {
-        Self {
-            canonical: String::new(),
-            shown: String::new(),
-            literals: Vec::new(),
-            unparsed: true,
-        }
-    }
-
-    /// `message` (an error's text) as events may keep it: the statement normalized, and
-    /// every literal of it that appears quoted blanked.
-    pub(crate) fn redact(&self, message: &str) -> String {
-        if self.unparsed {
-            return blank_single_quoted(message);
-        }
-        if self.literals.is_empty() {
-            return message.to_owned();
-        }
-        let mut out = message.replace(&self.canonical, &self.shown);
-        for literal in &self.literals {
-            for quote in ['\'', '"', '`'] {
-                let quoted = format!("{quote}{literal}{quote}");
-                if out.contains(&quoted) {
-                    out = out.replace(&quoted, &format!("{quote}…{quote}"));
-                }
-            }
-        }
-        out
     }
 }
 

@@ -75,12 +75,12 @@ pub enum Error {
         cause: String,
     },
     /// An output (a view) does not have its declared schema.
-    #[error("view `{name}` does not have its declared schema: {}", .differences.join("; "))]
+    #[error("view `{name}` does not have its declared schema: {}", unifier_io_adapter::contract::joined(.differences))]
     ContractBroken {
         /// The output.
         name: String,
-        /// Every differing column, expected and found.
-        differences: Vec<String>,
+        /// Every differing column: name, expected, found, why.
+        differences: Vec<unifier_io_adapter::contract::Difference>,
     },
     /// A write into a Delta table failed; nothing was committed.
     #[error("cannot write `{sql}`")]

@@ -6,23 +6,20 @@ use std::time::{Duration, Instant};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use datafusion::common::tree_node::TreeNode;
 use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement};
 use datafusion::physical_plan::collect;
-use unifier_diagnostics::{DiagnosticsContext, ErrorEvent, Status};
+use unifier_diagnostics::{DiagnosticsContext, Status};
 use unifier_io_adapter::{IfExists, WriteCapabilities};
-use unifier_policy::PolicyReport;
 
+use crate::audit::{denial_text, record_error};
 use crate::error::{Error, Result};
 use crate::metrics::ScanMetrics;
 use crate::params::Params;
-use crate::result::{
-    Compiled, CompiledQuery, ExecutionResult, PhysicalPlan, Provenance, WriteSummary,
-};
-use crate::route::{Route, check_writes, route, write_nodes};
-use crate::stream::{Pending, RecordedStream};
+use crate::result::{Compiled, CompiledQuery, ExecutionResult, Provenance, WriteSummary};
+use crate::route::{Route, check_writes, route};
+use crate::stream::{Pending, PhysicalPlan, RecordedStream};
 use crate::unifier::Unifier;
 
 impl Unifier {
@@ -86,7 +83,7 @@ impl Unifier {
     /// ([`ExecutionResult::Reader`]); statements that are not queries (DDL, writes,
     /// `SET`) run as with [`Unifier::execute`].
     pub async fn execute_stream(&self, query: &CompiledQuery) -> Result<ExecutionResult> {
-        if !matches!(route(&query.plan), Route::Query) || !write_nodes(&query.plan).is_empty() {
+        if !route(&query.plan).is_query() || !query.routing.writes.is_empty() {
             return self.execute(query).await;
         }
         let diag = self.recorder().begin("execute");
@@ -121,7 +118,7 @@ impl Unifier {
             started,
             plan_hash: query.plan_hash.clone(),
             inputs: query.inputs.clone(),
-            sorts: plan_sorts(&query.plan),
+            sorts: query.routing.sorts,
             memory_limit_mb: self.profile.runtime.memory_limit_mb,
         };
         Ok(ExecutionResult::Reader {
@@ -150,7 +147,7 @@ impl Unifier {
         let sql = &query.canonical_sql;
         let exec_err = |source: DataFusionError| self.classify(sql, source);
         // Checked at compile too; the catalog may have changed since.
-        check_writes(&self.io, &query.plan, sql)?;
+        check_writes(&self.io, &query.routing.writes, sql)?;
         match route(&query.plan) {
             Route::Ddl(ddl) => {
                 return self
@@ -189,7 +186,7 @@ impl Unifier {
                     .await?;
                 return Ok((Outcome::Write(summary), ScanMetrics::default(), None));
             }
-            Route::Write(_) | Route::Query => {}
+            Route::Write(_) | Route::Copy | Route::Query => {}
         }
         let started = Instant::now();
         let physical = query
@@ -212,7 +209,7 @@ impl Unifier {
             },
             None => run.await.map_err(exec_err)?,
         };
-        let metrics = ScanMetrics::from_plan(physical.as_ref(), plan_sorts(&query.plan));
+        let metrics = ScanMetrics::from_plan(physical.as_ref(), query.routing.sorts);
         let outcome = match route(&query.plan) {
             Route::Write(dml) => Outcome::Write(self.provider_write_summary(
                 dml,
@@ -352,26 +349,6 @@ fn count_rows(batches: &[RecordBatch]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Whether the logical plan sorts (an ORDER BY that a verified ordering may satisfy).
-pub(crate) fn plan_sorts(plan: &LogicalPlan) -> bool {
-    plan.exists(|node| Ok(matches!(node, LogicalPlan::Sort(_))))
-        .unwrap_or(false)
-}
-
-pub(crate) fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
-pub(crate) fn denial_text(report: &PolicyReport) -> String {
-    report
-        .verdict
-        .violations()
-        .iter()
-        .map(|v| format!("{}: {}", v.code.as_str(), v.message))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// An `error` event of a compiled statement's execution.
 fn record_execute_error(diag: &DiagnosticsContext, query: &CompiledQuery, error: &Error) {
     record_error(
@@ -380,28 +357,5 @@ fn record_execute_error(diag: &DiagnosticsContext, query: &CompiledQuery, error:
         error,
         Some(&query.fingerprint),
         Some(&query.text),
-    );
-}
-
-pub(crate) fn record_error(
-    diag: &DiagnosticsContext,
-    operation: &str,
-    error: &Error,
-    fingerprint: Option<&String>,
-    text: Option<&crate::compile::SqlText>,
-) {
-    let message = crate::error::error_chain(error);
-    diag.record(
-        Status::Error,
-        diag.elapsed(),
-        match text {
-            Some(text) => text.redact(&message),
-            None => message,
-        },
-        ErrorEvent {
-            operation: operation.into(),
-            error_kind: error.kind().into(),
-            sql_fingerprint: fingerprint.cloned(),
-        },
     );
 }

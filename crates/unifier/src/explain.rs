@@ -1,13 +1,12 @@
 //! `explain`: the plans of a compiled statement, with the sort and pruning decisions.
 
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
 
 use crate::error::{Error, Result};
-use crate::execute::plan_sorts;
 use crate::metrics::ScanMetrics;
 use crate::result::{CompiledQuery, ExecutionResult, Explained};
+use crate::route::route;
 use crate::unifier::Unifier;
 
 impl Unifier {
@@ -24,14 +23,8 @@ impl Unifier {
             .iter()
             .filter_map(|name| self.io.dataset(name))
             .collect();
-        let sorts = plan_sorts(&query.plan);
-        let runs_as_query = !matches!(
-            query.plan,
-            LogicalPlan::Ddl(_)
-                | LogicalPlan::Dml(_)
-                | LogicalPlan::Statement(_)
-                | LogicalPlan::Copy(_)
-        );
+        let sorts = query.routing.sorts;
+        let runs_as_query = route(&query.plan).is_query();
         let (physical, result) = match (runs_as_query, analyze) {
             (false, true) => {
                 return Err(Error::Unsupported {

@@ -24,9 +24,11 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
 mod catalog;
 mod compile;
 mod convert;
+mod define;
 mod error;
 mod execute;
 mod explain;
@@ -42,16 +44,16 @@ mod unifier;
 mod writes;
 
 pub use catalog::Catalog;
+pub use define::OutputContract;
 pub use error::{Error, Result, error_chain};
 pub use metrics::ScanMetrics;
 pub use params::Params;
 pub use profile::{DiagnosticsProfile, RuntimeProfile, UnifierProfile};
 pub use result::{
-    Compiled, CompiledQuery, DeniedQuery, ExecutionResult, Explained, PhysicalPlan, Provenance,
-    WriteSummary,
+    Compiled, CompiledQuery, DeniedQuery, ExecutionResult, Explained, Provenance, WriteSummary,
 };
-pub use stream::RecordedStream;
-pub use unifier::{MAX_BATCH_SIZE, MAX_TARGET_PARTITIONS, OutputContract, Unifier};
+pub use stream::{PhysicalPlan, RecordedStream};
+pub use unifier::{MAX_BATCH_SIZE, MAX_TARGET_PARTITIONS, Unifier};
 
 /// The policy layer: strict parsing, the statement-class gate, canonical SQL and
 /// fingerprints (`unifier-policy`).

@@ -32,6 +32,8 @@ pub struct CompiledQuery {
     pub(crate) classes: BTreeSet<StatementClass>,
     /// The logical plan, parameters bound.
     pub(crate) plan: LogicalPlan,
+    /// What compile's walk of the plan found (its writes, whether it sorts).
+    pub(crate) routing: crate::route::Routing,
     /// sha256 of the plan's indented display, first 16 hex digits.
     pub(crate) plan_hash: String,
     /// Registered datasets the plan reads.
@@ -41,7 +43,7 @@ pub struct CompiledQuery {
     /// Time spent planning and verifying.
     pub(crate) plan_time: Duration,
     /// The statement as events show it.
-    pub(crate) text: crate::compile::SqlText,
+    pub(crate) text: crate::audit::SqlText,
 }
 
 impl CompiledQuery {
@@ -68,6 +70,11 @@ impl CompiledQuery {
     /// The statement's classes.
     pub fn classes(&self) -> &BTreeSet<StatementClass> {
         &self.classes
+    }
+
+    /// Whether the statement is a query and nothing else (its only class is `query`).
+    pub fn is_query(&self) -> bool {
+        self.classes.iter().all(|c| *c == StatementClass::Query)
     }
 
     /// The logical plan, indented (the plan itself stays inside: it holds the catalog's
@@ -258,6 +265,3 @@ pub struct Explained {
     /// Metadata of the datasets read: sort verification, pruning support.
     pub datasets: Vec<TableProviderMetadata>,
 }
-
-/// The physical plan type, re-exported for callers that inspect metrics.
-pub type PhysicalPlan = Arc<dyn datafusion::physical_plan::ExecutionPlan>;

@@ -1,12 +1,13 @@
 //! "Is this a query or a write?" — answered here, once, for every plan.
 //!
-//! [`write_nodes`] walks the *whole* logical plan (subqueries included; `Explain`,
-//! `Analyze` and a resolved `EXECUTE` are ordinary nodes of that walk) and returns every
-//! `Dml` and `Copy` node. [`check_writes`] holds each `Dml` node against its target's
-//! capabilities before anything runs, so a write cannot hide under a wrapper.
-//! [`route`] says how the top of a plan runs.
+//! [`Routing::of`] walks the *whole* logical plan once, at compile (subqueries included;
+//! `Explain`, `Analyze` and a resolved `EXECUTE` are ordinary nodes of that walk), and
+//! keeps every `Dml` and `Copy` node in the compiled statement. [`check_writes`] holds
+//! each `Dml` node against its target's capabilities before anything runs, so a write
+//! cannot hide under a wrapper. [`route`] says how the top of a plan runs; compile,
+//! execute and explain all ask it.
 
-use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{DdlStatement, DmlStatement, LogicalPlan, WriteOp as DfWriteOp};
 use unifier_io_adapter::{IoAdapter, WriteOp};
@@ -45,8 +46,29 @@ pub(crate) fn write_op(op: &DfWriteOp) -> Option<WriteOp> {
     }
 }
 
+/// What the walk of a compiled plan found: its writes and whether it sorts.
+#[derive(Debug, Clone)]
+pub(crate) struct Routing {
+    /// Every `Dml` and `Copy` node, wherever it sits.
+    pub(crate) writes: Vec<WriteNode>,
+    /// Whether the plan sorts (an ORDER BY that a verified ordering may satisfy).
+    pub(crate) sorts: bool,
+}
+
+impl Routing {
+    /// Walks `plan` (subqueries included).
+    pub(crate) fn of(plan: &LogicalPlan) -> Self {
+        Self {
+            writes: write_nodes(plan),
+            sorts: plan
+                .exists(|node| Ok(matches!(node, LogicalPlan::Sort(_))))
+                .unwrap_or(false),
+        }
+    }
+}
+
 /// Every `Dml` and `Copy` node of `plan`, wherever it sits.
-pub(crate) fn write_nodes(plan: &LogicalPlan) -> Vec<WriteNode> {
+fn write_nodes(plan: &LogicalPlan) -> Vec<WriteNode> {
     let mut found = Vec::new();
     plan.apply_with_subqueries(|node| {
         match node {
@@ -95,12 +117,14 @@ pub(crate) fn first_non_read(plan: &LogicalPlan) -> Option<String> {
     found
 }
 
-/// Refuses the plan unless every table it writes accepts that operation.
-pub(crate) fn check_writes(io: &IoAdapter, plan: &LogicalPlan, sql: &str) -> Result<()> {
-    for node in write_nodes(plan) {
+/// Refuses the plan unless every table it writes (`writes`, its [`Routing`]) accepts
+/// that operation.
+pub(crate) fn check_writes(io: &IoAdapter, writes: &[WriteNode], sql: &str) -> Result<()> {
+    for node in writes {
         let WriteNode::Table { table, op } = node else {
             continue;
         };
+        let (table, op) = (table.clone(), *op);
         let metadata = io.dataset(&table);
         let allowed = match (&metadata, op) {
             (Some(m), Some(op)) => m.capabilities.allows(op),
@@ -124,8 +148,8 @@ pub(crate) fn check_writes(io: &IoAdapter, plan: &LogicalPlan, sql: &str) -> Res
 
 /// Whether the plan is a plain `EXPLAIN` (not `ANALYZE`) of something that writes: its
 /// physical plan must not be built, since building it can already change data.
-pub(crate) fn explains_a_write(plan: &LogicalPlan) -> bool {
-    matches!(plan, LogicalPlan::Explain(_)) && !write_nodes(plan).is_empty()
+pub(crate) fn explains_a_write(plan: &LogicalPlan, routing: &Routing) -> bool {
+    matches!(plan, LogicalPlan::Explain(_)) && !routing.writes.is_empty()
 }
 
 /// How the top of a plan runs.
@@ -136,8 +160,17 @@ pub(crate) enum Route<'a> {
     Write(&'a DmlStatement),
     /// A session statement (`SET`, `RESET`, `PREPARE`, `DEALLOCATE`).
     Statement,
-    /// Anything that returns rows (queries, `EXPLAIN`, `COPY`'s count).
+    /// `COPY … TO`: runs like a query (its count is the result) but writes files.
+    Copy,
+    /// Anything that returns rows (queries, `EXPLAIN`).
     Query,
+}
+
+impl Route<'_> {
+    /// Whether the statement only returns rows (nothing it runs changes state).
+    pub(crate) fn is_query(&self) -> bool {
+        matches!(self, Route::Query)
+    }
 }
 
 /// Routes the top node of `plan`.
@@ -146,27 +179,33 @@ pub(crate) fn route(plan: &LogicalPlan) -> Route<'_> {
         LogicalPlan::Ddl(ddl) => Route::Ddl(ddl),
         LogicalPlan::Dml(dml) => Route::Write(dml),
         LogicalPlan::Statement(_) => Route::Statement,
+        LogicalPlan::Copy(_) => Route::Copy,
         _ => Route::Query,
     }
 }
 
 /// The Delta tables an `EXPLAIN ANALYZE` would write into: such a write runs through the
 /// write pipeline (events, refreshed catalog), never under `ANALYZE`.
-pub(crate) fn analyzed_delta_writes(io: &IoAdapter, plan: &LogicalPlan) -> Vec<String> {
+pub(crate) fn analyzed_delta_writes(
+    io: &IoAdapter,
+    plan: &LogicalPlan,
+    routing: &Routing,
+) -> Vec<String> {
     if !matches!(plan, LogicalPlan::Analyze(_))
         && !matches!(plan, LogicalPlan::Explain(e) if matches!(e.plan.as_ref(), LogicalPlan::Analyze(_)))
     {
         return Vec::new();
     }
-    write_nodes(plan)
-        .into_iter()
+    routing
+        .writes
+        .iter()
         .filter_map(|node| match node {
             WriteNode::Table { table, .. }
                 if io
-                    .dataset(&table)
+                    .dataset(table)
                     .is_some_and(|d| d.kind == unifier_io_adapter::DatasetKind::Delta) =>
             {
-                Some(table)
+                Some(table.clone())
             }
             _ => None,
         })

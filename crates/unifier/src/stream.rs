@@ -14,7 +14,9 @@ use futures::{Stream, StreamExt};
 use unifier_diagnostics::{DiagnosticsContext, Status};
 
 use crate::metrics::ScanMetrics;
-use crate::result::PhysicalPlan;
+
+/// The physical plan type, re-exported for callers that inspect metrics.
+pub type PhysicalPlan = Arc<dyn datafusion::physical_plan::ExecutionPlan>;
 
 /// What the stream needs to record its event.
 pub(crate) struct Pending {

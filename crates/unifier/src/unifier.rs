@@ -1,28 +1,23 @@
-//! [`Unifier`]: the struct, its construction and the catalog operations (registration,
-//! views, drops). Compile, execute and explain live in their own modules.
+//! [`Unifier`]: the struct and its construction (session, runtime, memory pool, policy).
+//! What it does lives above it: compile, execute, explain, define (registrations,
+//! views, tables), writes.
 
 use std::sync::Arc;
 
-use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use unifier_diagnostics::DiagnosticsRecorder;
-use unifier_io_adapter::{
-    DatasetSpec, DeltaTableOptions, IfExists, IoAdapter, RegisterOptions, TableProviderMetadata,
-};
-use unifier_policy::{Policy, StatementClass};
+use unifier_io_adapter::{IfExists, IoAdapter, RegisterOptions};
+use unifier_policy::Policy;
+use unifier_write_pipeline::WritePipeline;
 
 use crate::error::{Error, Result};
-use crate::execute::denial_text;
-use crate::params::Params;
 use crate::physical::{DecodeJoinFilters, OrderedConcat};
 use crate::prepared::PreparedPlans;
 use crate::profile::UnifierProfile;
-use crate::result::Compiled;
-use unifier_write_pipeline::{SchemaMode, WritePipeline};
 
 /// One governed entry point: a policy, a catalog (the IO adapter over one DataFusion
 /// session), a diagnostics recorder and the runtime limits. Cheap to clone.
@@ -142,20 +137,6 @@ impl Unifier {
         &self.profile
     }
 
-    /// Registers a dataset (listing, Delta, Delta change feed) with the profile's sort
-    /// policy.
-    pub async fn register(
-        &self,
-        name: &str,
-        spec: impl Into<DatasetSpec>,
-        if_exists: IfExists,
-    ) -> Result<TableProviderMetadata> {
-        Ok(self
-            .io
-            .register(name, spec, self.register_options(if_exists))
-            .await?)
-    }
-
     /// Registration options with the profile's sort policy.
     pub(crate) fn register_options(&self, if_exists: IfExists) -> RegisterOptions {
         RegisterOptions {
@@ -163,156 +144,4 @@ impl Unifier {
             sort_policy: self.profile.runtime.sort_policy,
         }
     }
-
-    /// Registers a view from SQL: compiled through the gate like any statement (it must
-    /// be a query), then registered through the catalog.
-    pub async fn register_view(
-        &self,
-        name: &str,
-        sql: &str,
-        if_exists: IfExists,
-    ) -> Result<TableProviderMetadata> {
-        self.create_view(name, sql, None, if_exists).await
-    }
-
-    /// Registers a view from SQL whose output must keep its declared contract (names,
-    /// types and nullability; `strict`: exactly those columns, `additive`: more may
-    /// follow); a mismatch lists every differing column with the expected and the found
-    /// type. No schema is inferred when one is declared.
-    pub async fn create_view(
-        &self,
-        name: &str,
-        sql: &str,
-        contract: Option<OutputContract>,
-        if_exists: IfExists,
-    ) -> Result<TableProviderMetadata> {
-        let compiled = self.compile(sql, Params::None).await?;
-        let query = match compiled {
-            Compiled::Allowed(q) if q.classes.iter().all(|c| *c == StatementClass::Query) => q,
-            Compiled::Allowed(q) => {
-                return Err(Error::Unsupported {
-                    sql: q.canonical_sql,
-                    reason: format!("view `{name}` must be a query"),
-                });
-            }
-            Compiled::Denied(d) => {
-                return Err(Error::Unsupported {
-                    sql: d.report.canonical_sql.clone(),
-                    reason: format!(
-                        "view `{name}` is denied by the policy: {}",
-                        denial_text(&d.report)
-                    ),
-                });
-            }
-        };
-        if let Some(contract) = &contract {
-            let found = query.plan.schema().as_arrow().clone();
-            let mut differences = contract_differences(&contract.schema, &found);
-            if contract.mode == SchemaMode::Additive {
-                // Additive: the declared columns must be there as declared; more may follow.
-                differences.retain(|d| !d.contains(": not declared, found "));
-            }
-            if !differences.is_empty() {
-                return Err(Error::ContractBroken {
-                    name: name.into(),
-                    differences,
-                });
-            }
-        }
-        let metadata = self.io.register_view(
-            name,
-            query.plan,
-            Some(query.canonical_sql),
-            self.register_options(if_exists),
-        )?;
-        Ok(metadata)
-    }
-
-    /// Creates a Delta table with exactly `schema` at `options.location` (or checks
-    /// that the table there has it) and registers it as `name`, writable.
-    pub async fn create_table(
-        &self,
-        name: &str,
-        schema: SchemaRef,
-        options: DeltaTableOptions,
-        if_exists: IfExists,
-    ) -> Result<TableProviderMetadata> {
-        Ok(self
-            .io
-            .create_delta(name, schema, options, self.register_options(if_exists))
-            .await?)
-    }
-
-    pub(crate) fn drop_table(&self, sql: &str, name: &str, if_exists: bool) -> Result<()> {
-        if !self.io.deregister(name)? && !if_exists {
-            return Err(Error::Unsupported {
-                sql: sql.to_owned(),
-                reason: format!("table `{name}` is not registered"),
-            });
-        }
-        Ok(())
-    }
-}
-
-/// The declared schema of an output, and how strictly it binds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputContract {
-    /// The columns, in order.
-    pub schema: SchemaRef,
-    /// `Strict`: exactly these columns; `Additive`: these, then any others.
-    pub mode: SchemaMode,
-}
-
-impl OutputContract {
-    /// A strict contract on `schema`.
-    pub fn strict(schema: SchemaRef) -> Self {
-        Self {
-            schema,
-            mode: SchemaMode::Strict,
-        }
-    }
-}
-
-/// Every column where `found` breaks the declared contract: missing, extra, another
-/// type, or nullable where the declaration says NOT NULL.
-pub(crate) fn contract_differences(declared: &Schema, found: &Schema) -> Vec<String> {
-    let shown = |f: &arrow::datatypes::Field| {
-        format!(
-            "{}{}",
-            f.data_type(),
-            if f.is_nullable() { "" } else { " NOT NULL" }
-        )
-    };
-    let mut differences = Vec::new();
-    for field in declared.fields() {
-        match found.field_with_name(field.name()) {
-            Err(_) => differences.push(format!(
-                "column `{}`: expected {}, found nothing",
-                field.name(),
-                shown(field)
-            )),
-            Ok(f)
-                if f.data_type() != field.data_type()
-                    || (f.is_nullable() && !field.is_nullable()) =>
-            {
-                differences.push(format!(
-                    "column `{}`: expected {}, found {}",
-                    field.name(),
-                    shown(field),
-                    shown(f)
-                ));
-            }
-            Ok(_) => {}
-        }
-    }
-    for f in found.fields() {
-        if declared.field_with_name(f.name()).is_err() {
-            differences.push(format!(
-                "column `{}`: not declared, found {}",
-                f.name(),
-                shown(f)
-            ));
-        }
-    }
-    differences
 }

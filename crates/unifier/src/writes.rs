@@ -14,7 +14,6 @@ use unifier_write_pipeline::{
 
 use crate::error::{Error, Result};
 use crate::params::Params;
-use crate::result::Compiled;
 use crate::unifier::Unifier;
 
 /// The source predicate and assignments of a single-table `DELETE` or `UPDATE` plan.
@@ -119,10 +118,10 @@ impl Unifier {
             Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), run).await {
                 Ok(outcome) => outcome,
                 Err(_) => {
-                    let mode = dml.op.name().to_lowercase();
+                    let op = crate::route::write_op(&dml.op).unwrap_or(WriteOp::Append);
                     let commit = self
                         .writes
-                        .record_interrupted(&table, &mode, started.elapsed())
+                        .record_interrupted(&table, op, started.elapsed())
                         .await;
                     return Err(Error::WriteTimeout {
                         timeout_ms: ms,
@@ -156,9 +155,8 @@ impl Unifier {
             table,
             path: WritePath::Insert,
             path_reason: "the provider accepts inserts through DataFusion's insert plan".into(),
-            mode: crate::route::write_op(&dml.op)
-                .map_or("write", |op| op.as_str())
-                .into(),
+            op: crate::route::write_op(&dml.op).unwrap_or(WriteOp::Append),
+            mode: None,
             rows,
             files_added: 0,
             files_removed: 0,
@@ -193,21 +191,17 @@ impl Unifier {
                 reason: format!("the source plan must only read; it holds {what}"),
             });
         }
-        if let WriteTarget::Dataset(name) = &request.target {
-            let op = match request.mode {
-                unifier_write_pipeline::WriteMode::Overwrite
-                | unifier_write_pipeline::WriteMode::ReplaceWhere(_) => WriteOp::Overwrite,
-                _ => WriteOp::Append,
-            };
-            let accepts = self
-                .io
-                .dataset(name)
-                .is_some_and(|d| d.capabilities.allows(op));
-            if !accepts {
-                return Err(Error::WriteDenied {
-                    reason: format!("table `{name}` does not accept {op} through unifier"),
-                });
-            }
+        // A missing table is the pipeline's to report (`not registered`, recorded).
+        if let WriteTarget::Dataset(name) = &request.target
+            && let Some(dataset) = self.io.dataset(name)
+            && !dataset.capabilities.allows(request.mode.op())
+        {
+            return Err(Error::WriteDenied {
+                reason: format!(
+                    "table `{name}` does not accept {} through unifier",
+                    request.mode.op()
+                ),
+            });
         }
         let state = self.io.session().state();
         self.writes
@@ -223,24 +217,9 @@ impl Unifier {
         sql: &str,
         request: impl FnOnce(WriteSource) -> WriteRequest,
     ) -> Result<WriteSummary> {
-        let query = match self.compile(sql, Params::None).await? {
-            Compiled::Allowed(q) if q.classes.iter().all(|c| *c == StatementClass::Query) => q,
-            Compiled::Allowed(q) => {
-                return Err(Error::Unsupported {
-                    sql: q.canonical_sql,
-                    reason: "the source of a write must be a query".into(),
-                });
-            }
-            Compiled::Denied(d) => {
-                return Err(Error::Unsupported {
-                    sql: d.report.canonical_sql.clone(),
-                    reason: format!(
-                        "the source is denied by the policy: {}",
-                        crate::execute::denial_text(&d.report)
-                    ),
-                });
-            }
-        };
+        let query = self
+            .compile_query(sql, Params::None, "the source of a write")
+            .await?;
         self.write(request(WriteSource::Plan(query.plan))).await
     }
 }

@@ -9,7 +9,9 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::util::pretty::pretty_format_batches;
 use datafusion::physical_plan::memory::MemoryStream;
 use unifier_diagnostics::{DiagnosticsRecorder, EventDetail, EventKind};
-use unifier_io_adapter::{DeltaTableOptions, IoAdapter, RegisterOptions, ScanPolicy};
+use unifier_io_adapter::{
+    DeltaTableOptions, FileFormatKind, IoAdapter, ListingSpec, RegisterOptions, ScanPolicy,
+};
 use unifier_write_pipeline::{
     CommitOptions, CommitOutcome, Error, SchemaMode, Transaction, WriteMode, WritePath,
     WritePipeline, WriteRequest, WriteSource, WriteTarget,
@@ -168,6 +170,7 @@ async fn modes_replace_where_and_the_events_they_leave() {
             "append 3 Some(0)->Some(1) committed",
             "replace_where 1 Some(1)->Some(2) committed",
             "overwrite 1 Some(2)->Some(3) committed",
+            "error_if_exists 0 Some(3)->None failed",
             "ignore 0 Some(3)->None noop",
         ]
     );
@@ -227,11 +230,24 @@ async fn schema_contracts_name_every_column_and_commit_nothing() {
     assert_eq!(
         err.to_string(),
         "table `t`: the written rows do not match the table's schema (strict): \
-         column `id`: expected Int64, found Int32 (CAST it); \
-         column `name`: expected Utf8View, found nothing; \
-         column `label`: not in the table (found Utf8); use schema mode additive to add it"
+         column `id`: expected Int64, found Int32 NOT NULL (CAST it); \
+         column `name`: expected Utf8, found nothing; \
+         column `label`: not declared, found Utf8 NOT NULL; \
+         use schema mode additive to add the undeclared columns"
     );
     assert_eq!(version(&io), 0);
+    // The refusal is on the record: a failed write and its error, nothing committed.
+    let kinds: Vec<String> = io
+        .recorder()
+        .events(None)
+        .into_iter()
+        .filter_map(|e| match e.detail {
+            EventDetail::Write(w) => Some(format!("write {} {}", w.mode, w.commit)),
+            EventDetail::Error(x) => Some(format!("error {}", x.error_kind)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["write append failed", "error schema_mismatch"]);
 
     let extra = io
         .session()
@@ -341,4 +357,98 @@ async fn a_true_conflict_says_what_conflicted_and_commits_nothing() {
     );
     io.refresh("t").await.unwrap();
     assert_eq!(version(&io), 2);
+}
+
+#[tokio::test]
+async fn a_replace_where_violation_names_the_predicate_and_no_internal_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (io, pipeline) = setup(tmp.path()).await;
+    let state = io.session().state();
+    pipeline
+        .write(&state, request(stream(rows(&[1, 2]))))
+        .await
+        .unwrap();
+    let err = pipeline
+        .write(
+            &state,
+            request(stream(rows(&[2, 3]))).with_mode(WriteMode::ReplaceWhere("id = 2".into())),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ReplaceWhereViolated { .. }), "{err:?}");
+    let chain = unifier_diagnostics::error_chain(&err);
+    assert_eq!(
+        chain,
+        "table `t`: written rows do not match the replace-where predicate (id = 2); \
+         nothing was committed: write only rows the predicate selects: \
+         Invalid data found: 1 rows failed validation check."
+    );
+    assert!(!chain.contains("__delta_rs"), "{chain}");
+    assert_eq!(version(&io), 1);
+}
+
+#[tokio::test]
+async fn a_table_partitioned_by_a_string_column_takes_rows_read_from_parquet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let io =
+        IoAdapter::with_defaults(ScanPolicy::default(), DiagnosticsRecorder::new(1000)).unwrap();
+    let table = tmp.path().join("by_name");
+    io.create_delta(
+        "t",
+        schema(),
+        DeltaTableOptions::new(table.to_str().unwrap()).with_partition_by(vec!["name".into()]),
+        RegisterOptions::default(),
+    )
+    .await
+    .unwrap();
+    // DataFusion reads parquet strings as Utf8View, and scans the partition column as a
+    // dictionary: neither is the table's type, both are its logical type.
+    let file = tmp.path().join("src.parquet");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&file).unwrap(), schema(), None)
+            .unwrap();
+    writer.write(&rows(&[1, 2, 3])).unwrap();
+    writer.close().unwrap();
+    io.register(
+        "src",
+        ListingSpec::new(file.to_str().unwrap(), FileFormatKind::Parquet),
+        RegisterOptions::default(),
+    )
+    .await
+    .unwrap();
+    let source = io
+        .session()
+        .sql("SELECT * FROM src")
+        .await
+        .unwrap()
+        .into_unoptimized_plan();
+    let pipeline = WritePipeline::new(io.clone());
+    let written = pipeline
+        .write(&io.session().state(), request(WriteSource::Plan(source)))
+        .await
+        .unwrap();
+    assert_eq!((written.rows, written.version_after), (3, Some(1)));
+    assert_eq!(
+        query(&io, "SELECT id, name FROM t ORDER BY id").await,
+        "+----+------+\n| id | name |\n+----+------+\n| 1  | n1   |\n| 2  | n2   |\n| 3  | n3   |\n+----+------+"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_table_is_not_registered_and_the_refusal_is_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (io, pipeline) = setup(tmp.path()).await;
+    let err = pipeline
+        .write(
+            &io.session().state(),
+            WriteRequest::new(WriteTarget::Dataset("nope".into()), stream(rows(&[1]))),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "table `nope` is not registered; register it with kind = \"delta\" first"
+    );
+    let errors = io.recorder().events(Some(EventKind::Error));
+    assert_eq!(errors.len(), 1, "{errors:?}");
 }

@@ -414,7 +414,7 @@ async fn a_declared_view_schema_is_a_contract() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "view `v` does not have its declared schema: column `id`: expected Int32 NOT NULL, found Int64 NOT NULL; \
+        "view `v` does not have its declared schema: column `id`: expected Int32 NOT NULL, found Int64 NOT NULL (CAST it); \
          column `label`: expected Utf8, found nothing; column `name`: not declared, found Utf8 NOT NULL"
     );
     assert!(u.catalog().dataset("v").is_none());
@@ -439,6 +439,64 @@ async fn a_declared_view_schema_is_a_contract() {
     )
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn a_view_contract_saying_string_holds_over_parquet_csv_and_delta() {
+    // DataFusion reads parquet and Delta strings as Utf8View: a contract that declares
+    // `string` means every encoding of it (and was refused before the one contract).
+    let tmp = tempfile::tempdir().unwrap();
+    let u = unifier(Preset::Writer);
+    let parquet = tmp.path().join("p/data.parquet");
+    write_parquet(&parquet, &batch(1..=3), 10);
+    let csv = tmp.path().join("c/data.csv");
+    std::fs::create_dir_all(csv.parent().unwrap()).unwrap();
+    std::fs::write(&csv, "id,name\n1,n1\n2,n2\n").unwrap();
+    for (name, location, format) in [
+        ("pq", parquet.parent().unwrap(), FileFormatKind::Parquet),
+        ("cs", csv.parent().unwrap(), FileFormatKind::Csv),
+    ] {
+        u.register(
+            name,
+            ListingSpec::new(location.to_str().unwrap(), format),
+            IfExists::Fail,
+        )
+        .await
+        .unwrap();
+    }
+    delta_table(&u, &tmp.path().join("d"), DeltaTableOptions::default()).await;
+    let declared = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("id", arrow::datatypes::DataType::Int64, true),
+        arrow::datatypes::Field::new("name", arrow::datatypes::DataType::Utf8, true),
+    ]));
+    for (view, source) in [("vp", "pq"), ("vc", "cs"), ("vd", "people")] {
+        u.create_view(
+            view,
+            &format!("SELECT id, name FROM {source}"),
+            Some(unifier::OutputContract::strict(declared.clone())),
+            IfExists::Fail,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{view} over {source}: {}", unifier::error_chain(&e)));
+    }
+    // Nullability still binds: a NOT NULL declaration over a nullable Delta column.
+    let not_null = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("id", arrow::datatypes::DataType::Int64, false),
+        arrow::datatypes::Field::new("name", arrow::datatypes::DataType::Utf8, true),
+    ]));
+    let err = u
+        .create_view(
+            "strict_ids",
+            "SELECT id, name FROM people",
+            Some(unifier::OutputContract::strict(not_null)),
+            IfExists::Fail,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "view `strict_ids` does not have its declared schema: column `id`: expected Int64 NOT NULL, found Int64"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
