@@ -4,6 +4,8 @@
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use clap::ValueEnum;
+use unifier::io::WriteOp;
+use unifier::write::{WriteMode, WriteSummary};
 
 /// How `query` and `diagnostics` print rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -253,4 +255,38 @@ impl<W: std::io::Write + Send> RowSink<W> {
         }
         Ok(())
     }
+}
+
+/// One line saying what a write did: rows, versions, path and why, files and bytes.
+pub(crate) fn summary_line(s: &WriteSummary) -> String {
+    let versions = match (s.version_before, s.version_after) {
+        (before, Some(after)) => format!(
+            "version {} -> {after}",
+            before.map_or_else(|| "none".to_owned(), |v| v.to_string())
+        ),
+        (_, None) => "nothing committed".to_owned(),
+    };
+    let action = match (&s.mode, s.op) {
+        (Some(WriteMode::ReplaceWhere(_)), _) => "replaced in".to_owned(),
+        (Some(mode @ (WriteMode::ErrorIfExists | WriteMode::Ignore)), _) => {
+            format!("written ({}) to", mode.as_str())
+        }
+        (_, WriteOp::Append) => "appended to".to_owned(),
+        (_, WriteOp::Overwrite) => "written over".to_owned(),
+        (_, WriteOp::Delete) => "deleted from".to_owned(),
+        (_, WriteOp::Update) => "updated in".to_owned(),
+        (_, WriteOp::Merge) => "merged into".to_owned(),
+    };
+    format!(
+        "{} {} {action} `{}`: {versions} ({} path: {}; {} {} added, {} removed, {} bytes)\n",
+        s.rows,
+        if s.rows == 1 { "row" } else { "rows" },
+        s.table,
+        s.path.as_str(),
+        s.path_reason,
+        s.files_added,
+        if s.files_added == 1 { "file" } else { "files" },
+        s.files_removed,
+        s.bytes_added
+    )
 }

@@ -212,7 +212,7 @@ pub(crate) async fn run_compiled(
             stream_rows(unifier, schema, stream, format, limit, target).await
         }
         Ok(ExecutionResult::Write { summary, .. }) => {
-            print_out(&crate::write::summary_line(&summary), Exit::Ok)
+            print_out(&crate::output::summary_line(&summary), Exit::Ok)
         }
         Ok(ExecutionResult::Table {
             schema, batches, ..

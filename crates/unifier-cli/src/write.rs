@@ -13,14 +13,14 @@ use arrow::record_batch::RecordBatch;
 use clap::Args;
 use unifier::datafusion::error::Result as DfResult;
 use unifier::datafusion::physical_plan::{RecordBatchStream, SendableRecordBatchStream};
-use unifier::io::{CdfCursor, FileFormatKind, ListingSpec, WriteOp};
+use unifier::io::{CdfCursor, FileFormatKind, ListingSpec};
 use unifier::write::{
-    CommitOptions, Transaction, WriteMode, WriteRequest, WriteSource, WriteSummary, WriteTarget,
+    CommitOptions, Transaction, WriteMode, WriteRequest, WriteSource, WriteTarget,
 };
 use unifier::{Error, ExecutionResult, Params, Unifier};
 
 use crate::manifest::open_catalog;
-use crate::output::{RowFormat, render_rows};
+use crate::output::{RowFormat, render_rows, summary_line};
 use crate::query::{flush, open_and_compile, runtime, usage};
 use crate::{Exit, print_out};
 
@@ -156,40 +156,6 @@ async fn source(
         )),
         Err(error) => Err(runtime(&error)),
     }
-}
-
-/// One line saying what a write did: rows, versions, path and why, files and bytes.
-pub(crate) fn summary_line(s: &WriteSummary) -> String {
-    let versions = match (s.version_before, s.version_after) {
-        (before, Some(after)) => format!(
-            "version {} -> {after}",
-            before.map_or_else(|| "none".to_owned(), |v| v.to_string())
-        ),
-        (_, None) => "nothing committed".to_owned(),
-    };
-    let action = match (&s.mode, s.op) {
-        (Some(WriteMode::ReplaceWhere(_)), _) => "replaced in".to_owned(),
-        (Some(mode @ (WriteMode::ErrorIfExists | WriteMode::Ignore)), _) => {
-            format!("written ({}) to", mode.as_str())
-        }
-        (_, WriteOp::Append) => "appended to".to_owned(),
-        (_, WriteOp::Overwrite) => "written over".to_owned(),
-        (_, WriteOp::Delete) => "deleted from".to_owned(),
-        (_, WriteOp::Update) => "updated in".to_owned(),
-        (_, WriteOp::Merge) => "merged into".to_owned(),
-    };
-    format!(
-        "{} {} {action} `{}`: {versions} ({} path: {}; {} {} added, {} removed, {} bytes)\n",
-        s.rows,
-        if s.rows == 1 { "row" } else { "rows" },
-        s.table,
-        s.path.as_str(),
-        s.path_reason,
-        s.files_added,
-        if s.files_added == 1 { "file" } else { "files" },
-        s.files_removed,
-        s.bytes_added
-    )
 }
 
 pub(crate) async fn write(catalog: Option<&Path>, args: WriteArgs) -> Exit {
