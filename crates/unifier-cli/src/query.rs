@@ -209,7 +209,8 @@ pub(crate) async fn run_compiled(
     let result = unifier.execute_stream(compiled).await;
     let exit = match result {
         Ok(ExecutionResult::Reader { schema, stream, .. }) => {
-            stream_rows(unifier, schema, stream, format, limit, target).await
+            let sql = compiled.canonical_sql();
+            stream_rows(sql, schema, stream, format, limit, target).await
         }
         Ok(ExecutionResult::Write { summary, .. }) => {
             print_out(&crate::output::summary_line(&summary), Exit::Ok)
@@ -255,10 +256,11 @@ fn parse_params(params: &[String]) -> Result<Params, String> {
     Ok(Params::Named(named))
 }
 
-/// Writes a query's rows as they come, stopping after `limit`, within the profile's
-/// query timeout. A file target is written beside its path and renamed once complete.
+/// Writes a query's rows as they come, stopping after `limit` (the stream itself ends
+/// at the profile's query timeout). A file target is written beside its path and
+/// renamed once complete.
 async fn stream_rows(
-    unifier: &Unifier,
+    sql: &str,
     schema: arrow::datatypes::SchemaRef,
     mut stream: unifier::RecordedStream,
     format: RowFormat,
@@ -300,8 +302,9 @@ async fn stream_rows(
             let Some(batch) = stream.next().await else {
                 break;
             };
-            let batch =
-                batch.map_err(|e| WriteFailed::other(unifier::diagnostics::error_chain(&e)))?;
+            let batch = batch.map_err(|e| {
+                WriteFailed::other(unifier::error_chain(&Error::from_stream(e, sql)))
+            })?;
             let take = batch.num_rows().min(left);
             left -= take;
             rows += take as u64;
@@ -309,17 +312,7 @@ async fn stream_rows(
         }
         Ok::<_, WriteFailed>(())
     };
-    let copied = match unifier.profile().runtime.query_timeout_ms {
-        Some(ms) => tokio::time::timeout(std::time::Duration::from_millis(ms), copy)
-            .await
-            .unwrap_or_else(|_| {
-                Err(WriteFailed::other(format!(
-                    "query cancelled after the {ms} ms timeout"
-                )))
-            }),
-        None => copy.await,
-    };
-    let finished = copied.and_then(|()| sink.finish(&schema));
+    let finished = copy.await.and_then(|()| sink.finish(&schema));
     match (finished, target, partial) {
         (Ok(()), Target::File(path), Some(partial)) => match std::fs::rename(&partial, path) {
             Ok(()) => {

@@ -162,6 +162,21 @@ impl From<unifier_io_adapter::Error> for Error {
 }
 
 impl Error {
+    /// The error a [`RecordedStream`](crate::RecordedStream) yielded, as the facade's:
+    /// the facade's own error when it carries one ([`Error::Timeout`]), else
+    /// [`Error::Execute`] of `sql`.
+    pub fn from_stream(error: datafusion::error::DataFusionError, sql: &str) -> Self {
+        match error {
+            datafusion::error::DataFusionError::External(inner) if inner.is::<Error>() => {
+                *inner.downcast::<Error>().expect("checked")
+            }
+            source => Error::Execute {
+                sql: sql.to_owned(),
+                source: Box::new(source),
+            },
+        }
+    }
+
     /// The stable kind recorded in `diagnostics.error.error_kind`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -120,6 +120,9 @@ impl Unifier {
             inputs: query.inputs.clone(),
             sorts: query.routing.sorts,
             memory_limit_mb: self.profile.runtime.memory_limit_mb,
+            timeout_ms: self.profile.runtime.query_timeout_ms,
+            sql: query.canonical_sql.clone(),
+            fingerprint: query.fingerprint.clone(),
         };
         Ok(ExecutionResult::Reader {
             schema,

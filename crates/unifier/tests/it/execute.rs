@@ -85,6 +85,56 @@ async fn a_query_over_its_timeout_is_cancelled_and_recorded() {
     assert!(out.contains("| execute   | timeout    |"), "{out}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_over_its_timeout_ends_with_the_timeout_and_is_recorded() {
+    use futures::StreamExt;
+    let mut p = profile(Preset::ReadOnly);
+    p.runtime.query_timeout_ms = Some(200);
+    // A producer that waits (an aggregate of ten billion rows: nothing until the end),
+    // and one that never waits (rows as fast as they are read, the reader slow).
+    for sql in [
+        "SELECT count(*) FROM generate_series(1, 10000000000)",
+        "SELECT value FROM generate_series(1, 10000000000)",
+    ] {
+        let u = Unifier::new(p.clone()).unwrap();
+        let Compiled::Allowed(q) = u.compile(sql, Params::None).await.unwrap() else {
+            panic!()
+        };
+        let Ok(ExecutionResult::Reader { mut stream, .. }) = u.execute_stream(&q).await else {
+            panic!("a query streams")
+        };
+        let mut batches = 0u64;
+        let error = loop {
+            match stream.next().await {
+                Some(Ok(_)) => {
+                    batches += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                Some(Err(error)) => break error,
+                None => panic!("{sql}: ended without the timeout after {batches} batches"),
+            }
+        };
+        assert!(
+            stream.next().await.is_none(),
+            "{sql}: the stream ends after the timeout"
+        );
+        let error = Error::from_stream(error, q.canonical_sql());
+        assert!(
+            matches!(
+                error,
+                Error::Timeout {
+                    timeout_ms: 200,
+                    ..
+                }
+            ),
+            "{sql}: {error}"
+        );
+        drop(stream);
+        let out = rows(&u, "SELECT operation, error_kind FROM diagnostics.error").await;
+        assert!(out.contains("| execute   | timeout    |"), "{sql}: {out}");
+    }
+}
+
 #[tokio::test]
 async fn a_memory_limit_breach_is_resources_exhausted() {
     let mut p = profile(Preset::ReadOnly);
