@@ -133,11 +133,7 @@ async fn source(
             .read_files(spec, table.as_ref().map(|t| t.schema.as_ref()))
             .await
             .map_err(|e| {
-                eprintln!(
-                    "error: cannot read `{}`: {}",
-                    file.display(),
-                    crate::chain(&e)
-                );
+                eprintln!("error: {}", crate::chain(&e));
                 Exit::Runtime
             })?;
         return Ok((unifier, stream));

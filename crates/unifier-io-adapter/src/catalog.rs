@@ -246,7 +246,16 @@ impl IoAdapter {
         self.inner.sort_cache.get()
     }
 
-    /// The DataFusion session (for planning and execution; register through the adapter).
+    /// The DataFusion session the catalog registers into, for the layers above that plan
+    /// and run what they have already checked (the facade, the write pipeline).
+    ///
+    /// It is the engine itself, with no gate: SQL run through it is not checked by any
+    /// policy, writes through it skip the write check and the write pipeline (no
+    /// capabilities, no contract, no `write` event), files it reads skip the file-access
+    /// rule, tables it registers bypass the catalog (no metadata, no `register` event),
+    /// and nothing it runs leaves an `execute` event. Applications take a `Unifier`
+    /// instead, which hands this session out only through `Unifier::unchecked_io` when
+    /// the policy sets `allow_unchecked`.
     pub fn session(&self) -> &SessionContext {
         &self.inner.ctx
     }

@@ -54,6 +54,26 @@ impl Policy {
         &self.fingerprint
     }
 
+    /// Why reading or writing `location` (a file or URL, named by `what`: `FROM`, `COPY
+    /// TO`, `file`) is refused under this policy, or `None` when it is allowed: the rule
+    /// SQL's file access is held to (`allow_external_access`, `allowed_locations`), for
+    /// reads that reach files without SQL.
+    pub fn location_refusal(&self, what: &str, location: &str) -> Option<String> {
+        let profile = &self.profile;
+        if !profile.allow_external_access {
+            Some(format!(
+                "{what} `{location}` is a file or URL, and this policy allows no external access: register the data as a table"
+            ))
+        } else if !is_allowed(location, &profile.allowed_locations) {
+            Some(format!(
+                "{what} `{location}` is not under allowed_locations ({})",
+                profile.allowed_locations.join(", ")
+            ))
+        } else {
+            None
+        }
+    }
+
     /// Checks `sql` against the policy.
     ///
     /// `Ok` carries the verdict (a refusal is `Verdict::Deny`, not an error); `Err` means
@@ -213,19 +233,7 @@ impl Policy {
             }
         }
         for access in &found.accesses {
-            let message = if !profile.allow_external_access {
-                format!(
-                    "{} `{}` is a file or URL, and this policy allows no external access: register the data as a table",
-                    access.clause, access.location
-                )
-            } else if !is_allowed(&access.location, &profile.allowed_locations) {
-                format!(
-                    "{} `{}` is not under allowed_locations ({})",
-                    access.clause,
-                    access.location,
-                    profile.allowed_locations.join(", ")
-                )
-            } else {
+            let Some(message) = self.location_refusal(access.clause, &access.location) else {
                 continue;
             };
             // sqlparser keeps no position for some of these (quoted table names, LOCATION,

@@ -59,7 +59,11 @@ fn peak_rss_mib() -> f64 {
 
 fn writer() -> Result<Unifier, Error> {
     Ok(Unifier::new(UnifierProfile {
-        policy: PolicyProfile::preset(Preset::Writer),
+        // The source file is read without a dataset: file access must be allowed.
+        policy: PolicyProfile {
+            allow_external_access: true,
+            ..PolicyProfile::preset(Preset::Writer)
+        },
         ..UnifierProfile::default()
     })?)
 }
@@ -82,11 +86,10 @@ async fn child(variant: &str, source: &str, dir: &str) -> Result<(), Error> {
         }
         "unifier" => {
             let u = writer()?;
-            let plan = u
-                .catalog()
-                .scan_files(ListingSpec::new(source, FileFormatKind::Parquet))
+            let rows = u
+                .read_files(ListingSpec::new(source, FileFormatKind::Parquet), None)
                 .await?;
-            let schema = Arc::new(plan.schema().as_arrow().clone());
+            let schema = rows.schema();
             u.create_table(
                 "lineitem",
                 schema,
@@ -96,7 +99,7 @@ async fn child(variant: &str, source: &str, dir: &str) -> Result<(), Error> {
             .await?;
             let request = WriteRequest::new(
                 WriteTarget::Dataset("lineitem".into()),
-                WriteSource::Plan(plan),
+                WriteSource::Stream(rows),
             );
             u.write(request).await?.rows
         }

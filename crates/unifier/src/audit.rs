@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use unifier_diagnostics::{DiagnosticsContext, ErrorEvent, Status};
 use unifier_policy::PolicyReport;
 
@@ -138,4 +139,13 @@ pub(crate) fn record_error(
             sql_fingerprint: fingerprint.cloned(),
         },
     );
+}
+
+/// sha256 of `text`, first 16 hex digits (a plan's hash).
+pub(crate) fn hex16(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -10,15 +10,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::TableProvider;
-use datafusion::logical_expr::{LogicalPlanBuilder, cast, col};
-use datafusion::physical_plan::SendableRecordBatchStream;
 use unifier_diagnostics::{PolicyEvent, Status};
 use unifier_io_adapter::{
-    DatasetKind, DatasetSpec, IoAdapter, ListingSpec, RegisterOptions, ScanPolicy,
-    TableProviderMetadata, WriteCapabilities,
+    DatasetKind, DatasetSpec, IoAdapter, RegisterOptions, ScanPolicy, TableProviderMetadata,
+    WriteCapabilities,
 };
 
 use crate::error::{Error, Result};
@@ -134,15 +132,6 @@ impl<'a> Catalog<'a> {
         Ok(self.io.refresh(name).await?)
     }
 
-    /// A plan that reads the files of `spec` (listed, typed and verified as a
-    /// registration would be) without registering them: a write's source.
-    pub async fn scan_files(
-        &self,
-        spec: ListingSpec,
-    ) -> Result<datafusion::logical_expr::LogicalPlan> {
-        Ok(self.io.scan_files(spec).await?)
-    }
-
     /// Remembers verified sort orders in `path` across runs (see
     /// [`IoAdapter::remember_sort_orders_in`]).
     pub fn remember_sort_orders_in(&self, path: impl Into<PathBuf>) -> bool {
@@ -154,52 +143,6 @@ impl Unifier {
     /// The catalog: what is registered, and registration.
     pub fn catalog(&self) -> Catalog<'_> {
         Catalog::new(&self.io)
-    }
-
-    /// The rows of the files of `spec` (listed, typed and verified as a registration
-    /// would be, but not registered), with each column cast to the type of the field of
-    /// the same name in `cast_to` when given (a write's source file, whose types are
-    /// inferred, into a table whose types are declared). Reads only the named files.
-    pub async fn read_files(
-        &self,
-        spec: ListingSpec,
-        cast_to: Option<&Schema>,
-    ) -> Result<SendableRecordBatchStream> {
-        let location = spec.location.clone();
-        let failed = |e: datafusion::error::DataFusionError| {
-            Error::Runtime(format!("cannot read `{location}`: {e}"))
-        };
-        let plan = self.io.scan_files(spec).await?;
-        let plan = match cast_to {
-            Some(target) => {
-                let exprs: Vec<_> = plan
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| {
-                        let column = col(format!("\"{}\"", f.name()));
-                        match target.field_with_name(f.name()) {
-                            Ok(t) if t.data_type() != f.data_type() => {
-                                cast(column, t.data_type().clone()).alias(f.name())
-                            }
-                            _ => column,
-                        }
-                    })
-                    .collect();
-                LogicalPlanBuilder::from(plan)
-                    .project(exprs)
-                    .and_then(LogicalPlanBuilder::build)
-                    .map_err(failed)?
-            }
-            None => plan,
-        };
-        let frame = self
-            .io
-            .session()
-            .execute_logical_plan(plan)
-            .await
-            .map_err(failed)?;
-        frame.execute_stream().await.map_err(failed)
     }
 
     /// The IO adapter itself, with the DataFusion session and the Delta table handles it

@@ -9,11 +9,10 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{LogicalPlan, Statement};
 use datafusion::prelude::SQLOptions;
-use sha2::{Digest, Sha256};
 use unifier_diagnostics::{CompileEvent, DiagnosticsContext, PolicyEvent, Status};
 use unifier_policy::StatementClass;
 
-use crate::audit::{SqlText, denial_text, micros, record_error};
+use crate::audit::{SqlText, denial_text, hex16, micros, record_error};
 use crate::convert::to_datafusion;
 use crate::error::{Error, Result};
 use crate::params::Params;
@@ -253,14 +252,6 @@ impl Unifier {
             text: shown,
         })))
     }
-}
-
-fn hex16(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Names of the tables a plan scans (views not expanded).

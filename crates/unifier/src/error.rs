@@ -107,6 +107,24 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A file or URL read without SQL (`Unifier::read_files`) that the policy's file
+    /// access rule refuses.
+    #[error("cannot read `{location}`: {reason}")]
+    LocationDenied {
+        /// The location.
+        location: String,
+        /// The policy's reason (and what to do).
+        reason: String,
+    },
+    /// Reading files failed.
+    #[error("cannot read `{location}`")]
+    ReadFiles {
+        /// The location.
+        location: String,
+        /// The engine's error.
+        #[source]
+        source: Box<datafusion::error::DataFusionError>,
+    },
     /// A write ran longer than `query_timeout_ms`.
     #[error(
         "write cancelled after the {timeout_ms} ms timeout: `{sql}`; {}",
@@ -191,6 +209,8 @@ impl Error {
             Error::Write { source, .. } | Error::WriteRequest(source) => source.kind(),
             Error::WriteDenied { .. } => "write_denied",
             Error::Unchecked { .. } => "unchecked_api",
+            Error::LocationDenied { .. } => "external_access",
+            Error::ReadFiles { .. } => "read_files",
             Error::ContractBroken { .. } => "contract_broken",
             Error::DatasetUnavailable { .. } => "dataset_unavailable",
             Error::WriteTimeout { .. } => "timeout",

@@ -122,7 +122,7 @@ impl Unifier {
             memory_limit_mb: self.profile.runtime.memory_limit_mb,
             timeout_ms: self.profile.runtime.query_timeout_ms,
             sql: query.canonical_sql.clone(),
-            fingerprint: query.fingerprint.clone(),
+            fingerprint: Some(query.fingerprint.clone()),
         };
         Ok(ExecutionResult::Reader {
             schema,

@@ -32,6 +32,7 @@ mod define;
 mod error;
 mod execute;
 mod explain;
+mod files;
 mod metrics;
 mod params;
 pub mod physical;

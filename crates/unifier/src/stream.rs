@@ -33,8 +33,8 @@ pub(crate) struct Pending {
     pub(crate) timeout_ms: Option<u64>,
     /// The canonical SQL (named by a timeout).
     pub(crate) sql: String,
-    /// The statement's fingerprint (its `error` event's).
-    pub(crate) fingerprint: String,
+    /// The statement's fingerprint (its `error` event's); `None` for a read of files.
+    pub(crate) fingerprint: Option<String>,
 }
 
 /// When the stream must have ended.
@@ -122,7 +122,7 @@ impl RecordedStream {
                 ErrorEvent {
                     operation: "execute".into(),
                     error_kind: error.kind().into(),
-                    sql_fingerprint: Some(p.fingerprint.clone()),
+                    sql_fingerprint: p.fingerprint.clone(),
                 },
             );
         }

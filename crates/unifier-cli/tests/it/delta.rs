@@ -30,6 +30,8 @@ pub(crate) fn catalog() -> tempfile::TempDir {
         r#"[policy]
 preset = "writer"
 read_diagnostics = true
+# `write --file` reads files no dataset names: file access must be allowed.
+allow_external_access = true
 
 [[datasets]]
 name = "t"

@@ -186,3 +186,61 @@ async fn the_audit_trail_is_read_only_where_the_policy_says_so() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn reading_files_without_sql_is_held_to_the_file_access_rule_and_recorded() {
+    use futures::StreamExt;
+    use unifier::io::{FileFormatKind, ListingSpec};
+    let tmp = tempfile::tempdir().unwrap();
+    let inside = tmp.path().join("data/rows.parquet");
+    crate::write_parquet(&inside, &batch(1..=5), 10);
+    let outside = tmp.path().join("other/rows.parquet");
+    crate::write_parquet(&outside, &batch(1..=2), 10);
+    let spec =
+        |path: &std::path::Path| ListingSpec::new(path.to_str().unwrap(), FileFormatKind::Parquet);
+
+    // The writer preset allows no file access: the read is refused, on the record.
+    let u = Unifier::new(with_preset(Preset::Writer)).unwrap();
+    let Err(err) = u.read_files(spec(&inside), None).await else {
+        panic!("the writer preset reads no file")
+    };
+    assert!(matches!(err, Error::LocationDenied { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("allow_external_access = true"),
+        "{err}"
+    );
+    let denied = rows(
+        &u,
+        "SELECT p.verdict, e.error_kind FROM diagnostics.policy p \
+         JOIN diagnostics.error e ON p.operation_id = e.operation_id",
+    )
+    .await;
+    assert!(denied.contains("| deny    | external_access |"), "{denied}");
+
+    // Under allowed_locations, only what is inside is read; the read leaves an event.
+    let mut profile = with_preset(Preset::Writer);
+    profile.policy.allow_external_access = true;
+    profile.policy.allowed_locations = vec![tmp.path().join("data").display().to_string()];
+    let u = Unifier::new(profile).unwrap();
+    let Err(err) = u.read_files(spec(&outside), None).await else {
+        panic!("a file outside allowed_locations is not read")
+    };
+    assert!(
+        err.to_string().contains("is not under allowed_locations"),
+        "{err}"
+    );
+    let mut stream = u.read_files(spec(&inside), None).await.unwrap();
+    let mut read = 0;
+    while let Some(batch) = stream.next().await {
+        read += batch.unwrap().num_rows();
+    }
+    drop(stream);
+    assert_eq!(read, 5);
+    let executed = rows(
+        &u,
+        "SELECT status, rows, inputs FROM diagnostics.execute ORDER BY operation_id LIMIT 1",
+    )
+    .await;
+    assert!(executed.contains("| ok     | 5    |"), "{executed}");
+    assert!(executed.contains("rows.parquet"), "{executed}");
+}
