@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Process exit codes of the `unifier` binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,8 +126,26 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
         })
 }
 
+/// What `unifier --help` says after the commands: the memory every query shares.
+fn memory_help() -> String {
+    let here = unifier::RuntimeProfile::default()
+        .memory_limit()
+        .map_or_else(|| "unlimited".to_owned(), |mb| format!("{mb} MiB"));
+    format!(
+        "Memory: queries share one pool of [runtime] memory_limit_mb MiB; by default 80% of the \
+         memory this process may use (the machine's, its cgroup's limit, half of ulimit -v: \
+         the smallest), here {here}; 0 is unlimited. Beyond it, sorts, joins and aggregates \
+         spill to [runtime] spill_dir (default: the OS temporary directory; the files are \
+         removed when done), and what cannot spill fails with \"resources exhausted\"."
+    )
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .after_help(memory_help())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();

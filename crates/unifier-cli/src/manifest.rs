@@ -256,7 +256,10 @@ impl Manifest {
             base: base.clone(),
             profile: UnifierProfile {
                 policy,
-                runtime: file.runtime,
+                runtime: RuntimeProfile {
+                    spill_dir: file.runtime.spill_dir.as_ref().map(|dir| base.join(dir)),
+                    ..file.runtime
+                },
                 scan: file.scan,
                 diagnostics,
             },

@@ -119,7 +119,7 @@ impl Unifier {
             plan_hash: query.plan_hash.clone(),
             inputs: query.inputs.clone(),
             sorts: query.routing.sorts,
-            memory_limit_mb: self.profile.runtime.memory_limit_mb,
+            memory_limit_mb: self.memory_limit_mb,
             timeout_ms: self.profile.runtime.query_timeout_ms,
             sql: query.canonical_sql.clone(),
             fingerprint: Some(query.fingerprint.clone()),
@@ -320,7 +320,7 @@ impl Unifier {
 
     pub(crate) fn classify(&self, sql: &str, source: DataFusionError) -> Error {
         let exhausted = matches!(source.find_root(), DataFusionError::ResourcesExhausted(_));
-        match (exhausted, self.profile.runtime.memory_limit_mb) {
+        match (exhausted, self.memory_limit_mb) {
             (true, Some(limit_mb)) => Error::ResourcesExhausted {
                 limit_mb,
                 sql: sql.to_owned(),

@@ -88,7 +88,7 @@ impl Unifier {
             plan_hash,
             inputs: vec![location.clone()],
             sorts: false,
-            memory_limit_mb: self.profile.runtime.memory_limit_mb,
+            memory_limit_mb: self.memory_limit_mb,
             timeout_ms: self.profile.runtime.query_timeout_ms,
             sql: format!("read files `{location}`"),
             fingerprint: None,

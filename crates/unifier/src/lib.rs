@@ -33,6 +33,7 @@ mod error;
 mod execute;
 mod explain;
 mod files;
+mod memory;
 mod metrics;
 mod params;
 pub mod physical;

@@ -26,9 +26,16 @@ pub struct RuntimeProfile {
     /// Rows per record batch.
     pub batch_size: usize,
     /// Memory the queries of this `Unifier` may hold, in MiB, shared fairly between
-    /// spilling operators; `None` is unlimited. With a limit, a spilling sort keeps back
-    /// a sixteenth of it (at most DataFusion's 10 MiB) to merge its spill files.
+    /// spilling operators; beyond it they spill to `spill_dir`, and what cannot spill
+    /// fails with "resources exhausted". `None` (the default) is 80 % of the memory this
+    /// process may use (the machine's, its cgroup's limit, half its address-space
+    /// limit: the smallest); `Some(0)` is unlimited. A spilling sort keeps back a
+    /// sixteenth of the pool (at most DataFusion's 10 MiB) to merge its spill files.
     pub memory_limit_mb: Option<u64>,
+    /// Where spilling operators write their temporary files: a fresh directory inside
+    /// it, removed with the `Unifier`; each file is removed once its operator is done.
+    /// `None` is the OS temporary directory (`TMPDIR`).
+    pub spill_dir: Option<PathBuf>,
     /// A query running longer is cancelled; `None` waits forever.
     pub query_timeout_ms: Option<u64>,
     /// What a contradicted or unprovable declared sort order does at registration.
@@ -51,11 +58,24 @@ impl Default for RuntimeProfile {
         Self {
             batch_size: 8192,
             memory_limit_mb: None,
+            spill_dir: None,
             query_timeout_ms: None,
             sort_policy: SortPolicy::Strict,
             ordered_concat: true,
             decode_join_filters: true,
             cache_file_lists: false,
+        }
+    }
+}
+
+impl RuntimeProfile {
+    /// The memory pool's size in MiB that `memory_limit_mb` resolves to on this
+    /// machine: `None` (unlimited) for `Some(0)`, or where nothing bounds the process.
+    pub fn memory_limit(&self) -> Option<u64> {
+        match self.memory_limit_mb {
+            Some(0) => None,
+            Some(mb) => Some(mb),
+            None => crate::memory::MemoryBounds::of_this_process().default_limit_mb(),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -28,6 +29,8 @@ pub struct Unifier {
     pub(crate) profile: Arc<UnifierProfile>,
     pub(crate) prepared: PreparedPlans,
     pub(crate) writes: WritePipeline,
+    /// The memory pool's size in MiB (`None`: unlimited), as the profile resolved it.
+    pub(crate) memory_limit_mb: Option<u64>,
 }
 
 /// The largest `[runtime] batch_size` accepted, in rows.
@@ -55,11 +58,23 @@ impl Unifier {
         let policy = Policy::new(profile.policy.clone())?;
         let mut runtime = RuntimeEnvBuilder::new();
         let mut pool_bytes = None;
-        if let Some(mb) = profile.runtime.memory_limit_mb {
+        let memory_limit_mb = profile.runtime.memory_limit();
+        if let Some(mb) = memory_limit_mb {
             let bytes = usize::try_from(mb.saturating_mul(1024 * 1024))
                 .map_err(|_| Error::Runtime(format!("memory_limit_mb = {mb} is too large")))?;
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
             pool_bytes = Some(bytes);
+        }
+        if let Some(dir) = &profile.runtime.spill_dir {
+            // Spill files go into a fresh directory under `dir`, removed with the session
+            // (each file is removed as soon as its operator is done with it).
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::Runtime(format!("cannot create spill_dir `{}`: {e}", dir.display()))
+            })?;
+            runtime = runtime.with_disk_manager_builder(
+                DiskManagerBuilder::default()
+                    .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+            );
         }
         if !profile.runtime.cache_file_lists {
             // Every query lists its datasets' locations again: a file deleted or added
@@ -119,6 +134,7 @@ impl Unifier {
             io,
             profile: Arc::new(profile),
             prepared: PreparedPlans::default(),
+            memory_limit_mb,
         })
     }
 
@@ -135,6 +151,13 @@ impl Unifier {
     /// The profile.
     pub fn profile(&self) -> &UnifierProfile {
         &self.profile
+    }
+
+    /// The size of the memory pool the queries share, in MiB (`None`: unlimited): the
+    /// profile's `memory_limit_mb`, or the default it resolved to (see
+    /// [`RuntimeProfile::memory_limit`](crate::RuntimeProfile::memory_limit)).
+    pub fn memory_limit_mb(&self) -> Option<u64> {
+        self.memory_limit_mb
     }
 
     /// Registration options with the profile's sort policy.

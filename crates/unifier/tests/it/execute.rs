@@ -159,6 +159,76 @@ async fn a_memory_limit_breach_is_resources_exhausted() {
     assert_eq!(err.kind(), "resources_exhausted");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_over_the_pool_spills_into_spill_dir_and_leaves_nothing_there() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    fn files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => files(&e.path()),
+                    _ => 1,
+                })
+                .sum()
+        })
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let spill = tmp.path().join("spill");
+    let mut p = profile(Preset::ReadOnly);
+    p.runtime.memory_limit_mb = Some(8);
+    p.runtime.spill_dir = Some(spill.clone());
+    let u = Unifier::new(p).unwrap();
+    assert_eq!(u.memory_limit_mb(), Some(8));
+    // Watch the directory while the query runs: its sort must write files there.
+    let (stop, seen) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let watcher = {
+        let (stop, seen, spill) = (stop.clone(), seen.clone(), spill.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                seen.fetch_max(files(&spill), Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
+    let out = rows(
+        &u,
+        "SELECT max(r) AS n FROM (SELECT row_number() OVER (ORDER BY value DESC) AS r \
+         FROM generate_series(1, 3000000))",
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap();
+    assert!(out.contains("| 3000000 |"), "{out}");
+    assert!(
+        seen.load(Ordering::Relaxed) > 0,
+        "the sort spilled nothing into spill_dir"
+    );
+    assert_eq!(files(&spill), 0, "spill files left behind");
+    drop(u);
+    assert_eq!(
+        std::fs::read_dir(&spill).unwrap().count(),
+        0,
+        "the session's spill directory outlived it"
+    );
+}
+
+#[tokio::test]
+async fn memory_limit_zero_is_unlimited_and_unset_is_bounded_by_the_machine() {
+    let mut p = profile(Preset::ReadOnly);
+    p.runtime.memory_limit_mb = Some(0);
+    assert_eq!(Unifier::new(p.clone()).unwrap().memory_limit_mb(), None);
+    p.runtime.memory_limit_mb = None;
+    let bounded = Unifier::new(p).unwrap().memory_limit_mb();
+    if cfg!(target_os = "linux") {
+        assert!(bounded.is_some_and(|mb| mb > 0), "{bounded:?}");
+    }
+}
+
 #[tokio::test]
 async fn the_envelope_carries_provenance() {
     let u = unifier(Preset::ReadOnly);
