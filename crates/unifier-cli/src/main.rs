@@ -88,16 +88,45 @@ pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// Writes `text` to stdout. A closed pipe (`| head`) ends the output quietly; any other
 /// write error is a runtime error.
 pub(crate) fn print_out(text: &str, exit: Exit) -> Exit {
+    match deliver(text) {
+        Delivery::Failed => Exit::Runtime,
+        Delivery::Done | Delivery::ReaderGone => exit,
+    }
+}
+
+/// Whether text written to stdout reached the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Written and flushed.
+    Done,
+    /// The reader closed the pipe first (`| head`): not an error, but not all was read.
+    ReaderGone,
+    /// Writing failed (said on stderr).
+    Failed,
+}
+
+impl Delivery {
+    /// The exit code: a reader that left is no failure of ours.
+    pub(crate) fn exit(self) -> Exit {
+        match self {
+            Delivery::Done | Delivery::ReaderGone => Exit::Ok,
+            Delivery::Failed => Exit::Runtime,
+        }
+    }
+}
+
+/// Writes `text` to stdout and flushes it.
+pub(crate) fn deliver(text: &str) -> Delivery {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
-        Ok(()) => exit,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit,
+        Ok(()) => Delivery::Done,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Delivery::ReaderGone,
         Err(e) => {
             eprintln!("error: cannot write to stdout: {e}");
-            Exit::Runtime
+            Delivery::Failed
         }
     }
 }

@@ -22,7 +22,7 @@ use unifier::{Error, ExecutionResult, Params, Unifier};
 use crate::manifest::open_catalog;
 use crate::output::{RowFormat, render_rows, summary_line};
 use crate::query::{flush, open_and_compile, runtime, usage};
-use crate::{Exit, print_out};
+use crate::{Delivery, Exit, deliver, print_out};
 
 #[derive(Debug, Args)]
 pub(crate) struct WriteArgs {
@@ -62,8 +62,10 @@ pub(crate) struct ChangesArgs {
     /// Last version (default: the latest).
     #[arg(long)]
     ending_version: Option<u64>,
-    /// Read what this consumer has not acknowledged yet; acknowledged once printed.
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["starting_version", "ending_version"])]
+    /// Read what this consumer has not acknowledged yet; acknowledged once every row is
+    /// written out and flushed (a reader that leaves early acknowledges nothing). A new
+    /// cursor may start at --starting-version.
+    #[arg(long, value_name = "NAME", conflicts_with = "ending_version")]
     cursor: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RowFormat::Table)]
@@ -225,10 +227,23 @@ pub(crate) async fn changes(catalog: Option<&Path>, args: ChangesArgs) -> Exit {
         None => None,
     };
     let range = match &cursor {
-        Some(c) => match c.pending(&table) {
-            Ok(Some(range)) => Some(range),
-            Ok(None) => None,
-            Err(e) => return runtime(&Error::from(e)),
+        Some(c) => match (c.position(&args.name), args.starting_version) {
+            (Err(e), _) => return runtime(&Error::from(e)),
+            (Ok(Some(at)), Some(_)) => {
+                return usage(&format!(
+                    "cursor `{}` already read `{}` up to version {at}: --starting-version only starts a new cursor",
+                    c.consumer(),
+                    args.name
+                ));
+            }
+            (Ok(None), Some(start)) => (start <= info.version).then_some(unifier::io::CdfRange {
+                starting_version: start,
+                ending_version: info.version,
+            }),
+            (Ok(_), None) => match c.pending(&table) {
+                Ok(range) => range,
+                Err(e) => return runtime(&Error::from(e)),
+            },
         },
         None => Some(unifier::io::CdfRange {
             starting_version: args.starting_version.unwrap_or(info.earliest_version),
@@ -271,14 +286,19 @@ pub(crate) async fn changes(catalog: Option<&Path>, args: ChangesArgs) -> Exit {
             return Exit::Runtime;
         }
     };
-    let exit = print_out(&text, Exit::Ok);
-    // Acknowledge only once the rows are out.
-    if let (Exit::Ok, Some(cursor)) = (exit, &cursor)
+    let delivered = deliver(&text);
+    // Acknowledge only rows written out and flushed to a reader that stayed.
+    if let (Delivery::Done, Some(cursor)) = (delivered, &cursor)
         && let Err(e) = cursor.acknowledge(&args.name, range, rows, unifier.recorder())
     {
         flush(&unifier);
         return runtime(&Error::from(e));
     }
+    if let (Delivery::ReaderGone, Some(name)) = (delivered, &args.cursor) {
+        eprintln!(
+            "the reader left before every change was out: cursor `{name}` stays where it was"
+        );
+    }
     flush(&unifier);
-    exit
+    delivered.exit()
 }

@@ -3,6 +3,7 @@
 //! runs, and time travel in the manifest.
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use crate::unifier_in;
 
@@ -344,4 +345,81 @@ fn a_delta_dataset_with_columns_is_created_when_missing_and_checked_when_present
     let (code, _, err) = run(dir.path(), &["tables"]);
     assert_eq!(code, 2);
     assert!(err.contains("unifier.toml:1: dataset `events`: `change_data_feed` and `partition_by` describe the table to create: declare its `columns` too"), "{err}");
+}
+
+#[test]
+fn a_cursor_acknowledges_only_what_a_reader_that_stayed_received() {
+    use std::io::BufRead;
+    let dir = catalog();
+    let d = dir.path();
+    // Enough changes that they cannot all sit in the pipe's buffer.
+    let (code, _, err) = run(
+        d,
+        &[
+            "query",
+            "INSERT INTO t SELECT value, 'row ' || value FROM generate_series(1000, 60000)",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // `| head -2`: the reader takes two lines and leaves.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_unifier"))
+        .current_dir(d)
+        .args(["changes", "t", "--cursor", "etl", "--format", "csv"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    lines.next().unwrap().unwrap();
+    lines.next().unwrap().unwrap();
+    drop(lines);
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(err.contains("cursor `etl` stays where it was"), "{err}");
+    // Nothing was acknowledged: the next reader gets every change.
+    let (code, out, err) = run(d, &["changes", "t", "--cursor", "etl", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, everything, _) = run(d, &["changes", "t", "--format", "csv"]);
+    assert_eq!(out, everything, "{err}");
+    assert!(out.lines().count() > 59_001, "{err}");
+    let (_, out, err) = run(d, &["changes", "t", "--cursor", "etl", "--format", "csv"]);
+    assert!(out.is_empty() && err.contains("no new changes"), "{err}");
+
+    // A new cursor may start at a version; an existing one may not be moved so.
+    let (code, out, err) = run(
+        d,
+        &[
+            "changes",
+            "t",
+            "--cursor",
+            "late",
+            "--starting-version",
+            "1",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, from_one, _) = run(
+        d,
+        &["changes", "t", "--starting-version", "1", "--format", "csv"],
+    );
+    assert_eq!(out, from_one);
+    let (code, _, err) = run(
+        d,
+        &[
+            "changes",
+            "t",
+            "--cursor",
+            "late",
+            "--starting-version",
+            "1",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--starting-version only starts a new cursor"),
+        "{err}"
+    );
 }
