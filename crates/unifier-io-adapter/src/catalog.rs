@@ -90,6 +90,18 @@ struct Inner {
     generation: AtomicU64,
     /// Where verified sort orders are remembered, when set.
     sort_cache: std::sync::OnceLock<crate::sortcache::SortCache>,
+    /// The writes the caller's policy allows at all: every dataset's capabilities are
+    /// reported within them ([`IoAdapter::limit_writes`]).
+    write_mask: Mutex<WriteCapabilities>,
+}
+
+impl Inner {
+    /// `entry`'s metadata, its capabilities within the write mask.
+    fn metadata(&self, entry: &Entry) -> TableProviderMetadata {
+        let mut metadata = entry.metadata.clone();
+        metadata.capabilities = metadata.capabilities.within(*lock(&self.write_mask));
+        metadata
+    }
 }
 
 impl std::fmt::Debug for Inner {
@@ -218,6 +230,7 @@ impl IoAdapter {
                 catalog: Mutex::new(BTreeMap::new()),
                 generation: AtomicU64::new(0),
                 sort_cache: std::sync::OnceLock::new(),
+                write_mask: Mutex::new(WriteCapabilities::ALL),
             }),
         };
         adapter.register_live_tables()?;
@@ -280,7 +293,7 @@ impl IoAdapter {
     pub fn datasets(&self) -> Vec<TableProviderMetadata> {
         lock(&self.inner.catalog)
             .values()
-            .map(|e| e.metadata.clone())
+            .map(|e| self.inner.metadata(e))
             .collect()
     }
 
@@ -288,7 +301,15 @@ impl IoAdapter {
     pub fn dataset(&self, name: &str) -> Option<TableProviderMetadata> {
         lock(&self.inner.catalog)
             .get(name)
-            .map(|e| e.metadata.clone())
+            .map(|e| self.inner.metadata(e))
+    }
+
+    /// Reports every dataset's write capabilities within `allowed`: what the caller's
+    /// policy lets anyone write at all (a read-only policy: none). Metadata, the
+    /// `system.datasets` table and the write check ([`TableProviderMetadata::capabilities`]
+    /// is what they read) then show and accept only writes that can happen.
+    pub fn limit_writes(&self, allowed: WriteCapabilities) {
+        *lock(&self.inner.write_mask) = allowed;
     }
 
     /// The spec a dataset was registered from (`None` for batches, views, providers).
@@ -364,7 +385,7 @@ impl IoAdapter {
                 };
                 let datasets: Vec<_> = lock(&inner.catalog)
                     .values()
-                    .map(|e| e.metadata.clone())
+                    .map(|e| inner.metadata(e))
                     .collect();
                 Ok(vec![datasets_batch(&datasets)?])
             }),

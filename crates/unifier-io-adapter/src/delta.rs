@@ -358,13 +358,47 @@ impl IoAdapter {
         options: DeltaTableOptions,
         register: RegisterOptions,
     ) -> Result<TableProviderMetadata> {
+        self.declared_delta(name, schema, options, register, true)
+            .await
+    }
+
+    /// Registers the Delta table at `options.location` as `name` when its schema is
+    /// exactly `schema`, as [`create_delta`](Self::create_delta) does, but never writes:
+    /// no directory and no table is created where there is none
+    /// ([`Error::MissingLocation`]). For callers whose policy allows no writes.
+    pub async fn open_declared_delta(
+        &self,
+        name: &str,
+        schema: arrow::datatypes::SchemaRef,
+        options: DeltaTableOptions,
+        register: RegisterOptions,
+    ) -> Result<TableProviderMetadata> {
+        self.declared_delta(name, schema, options, register, false)
+            .await
+    }
+
+    async fn declared_delta(
+        &self,
+        name: &str,
+        schema: arrow::datatypes::SchemaRef,
+        options: DeltaTableOptions,
+        register: RegisterOptions,
+        may_create: bool,
+    ) -> Result<TableProviderMetadata> {
         let location = options.location.clone();
         let delta_err = |source: DeltaTableError| Error::Delta {
             name: name.into(),
             location: location.clone(),
             source: Box::new(source),
         };
-        if !location.contains("://") {
+        let missing = || Error::MissingLocation {
+            name: name.into(),
+            location: location.clone(),
+        };
+        if !may_create && !location.contains("://") && !std::path::Path::new(&location).exists() {
+            return Err(missing());
+        }
+        if may_create && !location.contains("://") {
             std::fs::create_dir_all(&location).map_err(|e| Error::InvalidOption {
                 option: format!("location of `{name}`"),
                 value: location.clone(),
@@ -395,6 +429,8 @@ impl IoAdapter {
                     differences,
                 });
             }
+        } else if !may_create {
+            return Err(missing());
         } else {
             use deltalake::kernel::engine::arrow_conversion::TryFromArrow as _;
             let columns = deltalake::kernel::StructType::try_from_arrow(schema.as_ref())

@@ -127,6 +127,27 @@ impl WriteCapabilities {
         merge: false,
     };
 
+    /// Every operation.
+    pub const ALL: WriteCapabilities = WriteCapabilities {
+        append: true,
+        overwrite: true,
+        delete: true,
+        update: true,
+        merge: true,
+    };
+
+    /// The operations accepted by both.
+    #[must_use]
+    pub fn within(self, allowed: WriteCapabilities) -> WriteCapabilities {
+        WriteCapabilities {
+            append: self.append && allowed.append,
+            overwrite: self.overwrite && allowed.overwrite,
+            delete: self.delete && allowed.delete,
+            update: self.update && allowed.update,
+            merge: self.merge && allowed.merge,
+        }
+    }
+
     /// Whether `op` is accepted.
     pub fn allows(&self, op: WriteOp) -> bool {
         match op {

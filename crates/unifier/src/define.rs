@@ -8,6 +8,8 @@ use unifier_io_adapter::{
     DatasetSpec, DeltaTableOptions, IfExists, SchemaMode, TableProviderMetadata,
 };
 
+use unifier_policy::StatementClass;
+
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::unifier::Unifier;
@@ -77,6 +79,10 @@ impl Unifier {
 
     /// Creates a Delta table with exactly `schema` at `options.location` (or checks
     /// that the table there has it) and registers it as `name`, writable.
+    ///
+    /// Under a policy that allows no writes (no `dml` class) nothing is created: a table
+    /// already at the location is checked and registered, a missing one is
+    /// [`Error::WriteDenied`].
     pub async fn create_table(
         &self,
         name: &str,
@@ -84,10 +90,31 @@ impl Unifier {
         options: DeltaTableOptions,
         if_exists: IfExists,
     ) -> Result<TableProviderMetadata> {
-        Ok(self
+        let register = self.register_options(if_exists);
+        let writes = self
+            .policy
+            .profile()
+            .allowed_classes
+            .contains(&StatementClass::Dml);
+        if writes {
+            return Ok(self
+                .io
+                .create_delta(name, schema, options, register)
+                .await?);
+        }
+        let location = options.location.clone();
+        match self
             .io
-            .create_delta(name, schema, options, self.register_options(if_exists))
-            .await?)
+            .open_declared_delta(name, schema, options, register)
+            .await
+        {
+            Err(unifier_io_adapter::Error::MissingLocation { .. }) => Err(Error::WriteDenied {
+                reason: format!(
+                    "table `{name}` does not exist at `{location}`, and this policy allows no writes: it is not created (the writer preset creates it)"
+                ),
+            }),
+            other => Ok(other?),
+        }
     }
 
     pub(crate) fn drop_table(&self, sql: &str, name: &str, if_exists: bool) -> Result<()> {

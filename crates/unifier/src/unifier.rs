@@ -11,8 +11,8 @@ use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use unifier_diagnostics::DiagnosticsRecorder;
-use unifier_io_adapter::{IfExists, IoAdapter, RegisterOptions};
-use unifier_policy::Policy;
+use unifier_io_adapter::{IfExists, IoAdapter, RegisterOptions, WriteCapabilities};
+use unifier_policy::{Policy, StatementClass};
 use unifier_write_pipeline::WritePipeline;
 
 use crate::error::{Error, Result};
@@ -128,6 +128,15 @@ impl Unifier {
         }
         let ctx = SessionContext::new_with_state(state.build());
         let io = IoAdapter::new(ctx, profile.scan, recorder)?;
+        // What the policy cannot write, no dataset offers (`unifier tables`,
+        // `system.datasets`).
+        if !policy
+            .profile()
+            .allowed_classes
+            .contains(&StatementClass::Dml)
+        {
+            io.limit_writes(WriteCapabilities::NONE);
+        }
         Ok(Self {
             policy: Arc::new(policy),
             writes: WritePipeline::new(io.clone()),

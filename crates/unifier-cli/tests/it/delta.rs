@@ -423,3 +423,49 @@ fn a_cursor_acknowledges_only_what_a_reader_that_stayed_received() {
         "{err}"
     );
 }
+
+#[test]
+fn a_read_only_catalog_writes_nothing_and_offers_no_writes() {
+    let dir = catalog();
+    let d = dir.path();
+    std::fs::write(
+        d.join("unifier.toml"),
+        r#"[policy]
+preset = "read_only"
+
+[[datasets]]
+name = "t"
+kind = "delta"
+location = "t"
+
+[[datasets]]
+name = "events"
+kind = "delta"
+location = "lake/events"
+columns = [{ name = "id", type = "bigint" }]
+"#,
+    )
+    .unwrap();
+    let (code, out, err) = run(d, &["tables"]);
+    assert_eq!(code, 0, "{err}");
+    // The declared table is not created: no directory, no log, and it says why.
+    assert!(!d.join("lake").exists(), "a read-only command wrote {out}");
+    assert!(
+        out.contains("events (delta): UNAVAILABLE") && out.contains("this policy allows no writes"),
+        "{out}"
+    );
+    // An existing table is listed without the writes the policy forbids.
+    let t = out.lines().find(|l| l.starts_with("t (delta")).unwrap();
+    assert!(!t.contains("writes:"), "{t}");
+    let (code, out, _) = run(
+        d,
+        &[
+            "query",
+            "--format",
+            "csv",
+            "SELECT name, cardinality(capabilities) AS writes FROM system.datasets WHERE name = 't'",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out, "name,writes\nt,0\n");
+}

@@ -199,14 +199,20 @@ async fn whatever_read_only_allows_datafusion_allows_and_nothing_changes() {
     )
     .await
     .unwrap();
-    u.create_table(
-        "people",
-        batch(0..0).schema(),
-        DeltaTableOptions::new(dir.join("people").to_str().unwrap()),
-        IfExists::Fail,
-    )
-    .await
-    .unwrap();
+    // A read-only policy creates no table: a writer makes it, the read-only one opens it.
+    let people = DeltaTableOptions::new(dir.join("people").to_str().unwrap());
+    crate::unifier(Preset::Writer)
+        .create_table(
+            "people",
+            batch(0..0).schema(),
+            people.clone(),
+            IfExists::Fail,
+        )
+        .await
+        .unwrap();
+    u.create_table("people", batch(0..0).schema(), people, IfExists::Fail)
+        .await
+        .unwrap();
     let b = batch(1..=4);
     u.catalog()
         .register_batches(
