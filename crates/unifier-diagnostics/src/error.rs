@@ -40,18 +40,80 @@ pub enum Error {
 
 /// An error and every cause under it, joined by `: ` — the form events and the CLI
 /// show. Messages in this workspace do not repeat their `#[source]`, so each cause
-/// appears once. A cause whose text the previous message already ends with is skipped
-/// (engine errors that embed their own source).
+/// appears once; a cause whose text is already in the message is skipped (engine errors
+/// that embed their own source). A backtrace an engine put into its text (delta-kernel
+/// does when `RUST_BACKTRACE` is set) is cut off: it is for a debugger, not for a user.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = error.to_string();
+    let mut out = without_backtrace(&error.to_string()).to_owned();
     let mut source = error.source();
     while let Some(cause) = source {
         let text = cause.to_string();
-        if !text.is_empty() && !out.ends_with(&text) {
+        let text = without_backtrace(&text);
+        if !text.is_empty() && !out.contains(text) {
             out.push_str(": ");
-            out.push_str(&text);
+            out.push_str(text);
         }
         source = cause.source();
     }
     out
+}
+
+/// `text` up to the first line of a backtrace (`   0: frame`, `Stack backtrace:`),
+/// trailing white space removed.
+fn without_backtrace(text: &str) -> &str {
+    let mut end = text.len();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let frame = trimmed
+            .split_once(": ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            && line.starts_with(' ');
+        if at > 0 && (frame || trimmed.starts_with("Stack backtrace:")) {
+            end = at;
+            break;
+        }
+        at += line.len();
+    }
+    text[..end].trim_end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Text(String, Option<Box<Text>>);
+
+    impl std::fmt::Display for Text {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl std::error::Error for Text {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn causes_appear_once_and_backtraces_not_at_all() {
+        let kernel = Text(
+            "Generic delta kernel error: file not found\n   0: std::backtrace::Backtrace::capture\n             at /rustc/library/std/src/backtrace.rs:296:9\n   1: delta_kernel::error::Error::with_backtrace\n".into(),
+            None,
+        );
+        let delta = Text(
+            "Kernel error: Generic delta kernel error: file not found".into(),
+            Some(Box::new(kernel)),
+        );
+        let ours = Text("table `t`: cannot load it".into(), Some(Box::new(delta)));
+        assert_eq!(
+            error_chain(&ours),
+            "table `t`: cannot load it: Kernel error: Generic delta kernel error: file not found"
+        );
+        // A message that lists numbered items on its first line is not a backtrace.
+        let plain = Text("expected 2: got 3".into(), None);
+        assert_eq!(error_chain(&plain), "expected 2: got 3");
+    }
 }
