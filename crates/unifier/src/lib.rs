@@ -48,6 +48,7 @@ mod writes;
 pub use catalog::Catalog;
 pub use define::OutputContract;
 pub use error::{Error, Result, error_chain};
+pub use memory::MemoryBounds;
 pub use metrics::ScanMetrics;
 pub use params::Params;
 pub use profile::{DiagnosticsProfile, RuntimeProfile, UnifierProfile};

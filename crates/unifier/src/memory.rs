@@ -10,34 +10,41 @@
 
 /// What bounds this process's memory, in bytes (`None`: no such bound).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct MemoryBounds {
+pub struct MemoryBounds {
     /// The machine's memory.
-    pub(crate) machine: Option<u64>,
+    pub machine: Option<u64>,
     /// The cgroup's limit.
-    pub(crate) cgroup: Option<u64>,
+    pub cgroup: Option<u64>,
     /// The address-space limit (`RLIMIT_AS`).
-    pub(crate) address_space: Option<u64>,
+    pub address_space: Option<u64>,
 }
 
 impl MemoryBounds {
     /// The bounds of this process, read from `/proc` and `/sys/fs/cgroup`.
-    pub(crate) fn of_this_process() -> Self {
+    pub fn of_this_process() -> Self {
         let read = |path: &str| std::fs::read_to_string(path).ok();
-        Self {
-            machine: read("/proc/meminfo").as_deref().and_then(mem_total),
-            cgroup: read("/sys/fs/cgroup/memory.max")
+        Self::from_texts(
+            read("/proc/meminfo").as_deref(),
+            read("/sys/fs/cgroup/memory.max")
                 .or_else(|| read("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
-                .as_deref()
-                .and_then(cgroup_limit),
-            address_space: read("/proc/self/limits")
-                .as_deref()
-                .and_then(address_space_limit),
+                .as_deref(),
+            read("/proc/self/limits").as_deref(),
+        )
+    }
+
+    /// The bounds the kernel's texts say: `/proc/meminfo`, the cgroup's `memory.max`
+    /// (or v1's `memory.limit_in_bytes`), `/proc/self/limits`.
+    pub fn from_texts(meminfo: Option<&str>, cgroup: Option<&str>, limits: Option<&str>) -> Self {
+        Self {
+            machine: meminfo.and_then(mem_total),
+            cgroup: cgroup.and_then(cgroup_limit),
+            address_space: limits.and_then(address_space_limit),
         }
     }
 
     /// The default pool, in MiB: 80 % of the smallest bound (half the address space
     /// counting as a bound); `None` when nothing bounds the process.
-    pub(crate) fn default_limit_mb(&self) -> Option<u64> {
+    pub fn default_limit_mb(&self) -> Option<u64> {
         let usable = [self.machine, self.cgroup, self.address_space.map(|b| b / 2)]
             .into_iter()
             .flatten()
@@ -70,57 +77,4 @@ fn address_space_limit(limits: &str) -> Option<u64> {
         .split_whitespace()
         .next()?;
     soft.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MIB: u64 = 1024 * 1024;
-
-    #[test]
-    fn the_smallest_bound_decides_and_four_fifths_of_it_is_the_pool() {
-        let machine = MemoryBounds {
-            machine: Some(24 * 1024 * MIB),
-            ..MemoryBounds::default()
-        };
-        assert_eq!(machine.default_limit_mb(), Some(24 * 1024 * 8 / 10));
-        let cgroup = MemoryBounds {
-            cgroup: Some(4 * 1024 * MIB),
-            ..machine
-        };
-        assert_eq!(cgroup.default_limit_mb(), Some(4 * 1024 * 8 / 10));
-        let address_space = MemoryBounds {
-            address_space: Some(6 * 1024 * MIB),
-            ..cgroup
-        };
-        assert_eq!(address_space.default_limit_mb(), Some(3 * 1024 * 8 / 10));
-        assert_eq!(MemoryBounds::default().default_limit_mb(), None);
-    }
-
-    #[test]
-    fn proc_and_cgroup_texts_are_read_as_the_kernel_writes_them() {
-        let meminfo = "MemTotal:       24576000 kB\nMemFree:        1000 kB\n";
-        assert_eq!(mem_total(meminfo), Some(24_576_000 * 1024));
-        assert_eq!(cgroup_limit("max\n"), None);
-        assert_eq!(cgroup_limit("9223372036854771712\n"), None);
-        assert_eq!(cgroup_limit("4294967296\n"), Some(4 << 30));
-        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
-                      Max cpu time              unlimited            unlimited            seconds   \n\
-                      Max address space         6442450944           unlimited            bytes     \n";
-        assert_eq!(address_space_limit(limits), Some(6_442_450_944));
-        let unlimited = limits.replace("6442450944", "unlimited ");
-        assert_eq!(address_space_limit(&unlimited), None);
-    }
-
-    #[test]
-    fn this_machine_bounds_the_default() {
-        // Every Linux machine has a MemTotal: the default is never unlimited there.
-        if cfg!(target_os = "linux") {
-            let bounds = MemoryBounds::of_this_process();
-            let machine = bounds.machine.expect("MemTotal");
-            let limit = bounds.default_limit_mb().expect("a bound");
-            assert!(limit * MIB <= machine, "{limit} MiB of {machine} bytes");
-        }
-    }
 }

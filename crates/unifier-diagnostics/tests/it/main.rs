@@ -1,5 +1,6 @@
 //! Integration tests of `unifier-diagnostics`: schemas, the recorder, the file sink.
 
+mod error;
 mod recorder;
 mod schemas;
 mod sink;

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod catalog;
+mod contract;
 mod delta;
 mod scan_settings;
 mod sort_order;

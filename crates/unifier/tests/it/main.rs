@@ -5,6 +5,7 @@ mod compile;
 mod doors;
 mod execute;
 mod load;
+mod memory;
 mod physical;
 mod read_only;
 mod same_ast;
