@@ -278,15 +278,41 @@ pub(crate) fn summary_line(s: &WriteSummary) -> String {
         (_, WriteOp::Merge) => "merged into".to_owned(),
     };
     format!(
-        "{} {} {action} `{}`: {versions} ({} path: {}; {} {} added, {} removed, {} bytes)\n",
-        s.rows,
-        if s.rows == 1 { "row" } else { "rows" },
+        "{} {action} `{}`: {versions} ({} path: {}; {} added, {} removed, {})\n",
+        counted(s.rows, "row", "rows"),
         s.table,
         s.path.as_str(),
         s.path_reason,
-        s.files_added,
-        if s.files_added == 1 { "file" } else { "files" },
+        counted(s.files_added, "file", "files"),
         s.files_removed,
-        s.bytes_added
+        counted(s.bytes_added, "byte", "bytes")
     )
+}
+
+/// `n` and the noun for it: `1 row`, `2 rows` (`plural` is the noun for any other count).
+pub(crate) fn counted(n: u64, one: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { plural })
+}
+
+/// A bar counting rows `verb` (`written`), with their rate and the elapsed time, drawn
+/// on stderr when it is a terminal and nowhere otherwise (piped, redirected, in tests).
+pub(crate) fn progress_bar(verb: &str) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{spinner}} {{human_pos}} rows {verb}  {{rate}}  {{elapsed}}"
+    )) {
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write!(
+                    out,
+                    "{} rows/s",
+                    indicatif::HumanCount(state.per_sec() as u64)
+                );
+            },
+        ));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }

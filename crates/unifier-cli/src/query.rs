@@ -8,7 +8,7 @@ use unifier::{Compiled, Error, ExecutionResult, Params, Unifier};
 
 use crate::check::{Format, Outcome, read_sql, render};
 use crate::manifest::open_catalog;
-use crate::output::{PipeWatch, RowFormat, RowSink, WriteFailed, render_rows};
+use crate::output::{PipeWatch, RowFormat, RowSink, WriteFailed, counted, render_rows};
 use crate::{Exit, print_out};
 
 #[derive(Debug, Args)]
@@ -297,6 +297,12 @@ async fn stream_rows(
     };
     let mut left = limit.unwrap_or(usize::MAX);
     let mut rows = 0u64;
+    // Rows going to a file show their progress on a terminal (stdout's rows are the
+    // progress when they go to the terminal).
+    let bar = match target {
+        Target::File(_) => crate::output::progress_bar("read"),
+        Target::Stdout => indicatif::ProgressBar::hidden(),
+    };
     let copy = async {
         while left > 0 {
             let Some(batch) = stream.next().await else {
@@ -308,17 +314,19 @@ async fn stream_rows(
             let take = batch.num_rows().min(left);
             left -= take;
             rows += take as u64;
+            bar.inc(take as u64);
             sink.write(&batch.slice(0, take))?;
         }
         Ok::<_, WriteFailed>(())
     };
     let finished = copy.await.and_then(|()| sink.finish(&schema));
+    bar.finish_and_clear();
     match (finished, target, partial) {
         (Ok(()), Target::File(path), Some(partial)) => match std::fs::rename(&partial, path) {
             Ok(()) => {
                 eprintln!(
-                    "{rows} {} written to {}",
-                    if rows == 1 { "row" } else { "rows" },
+                    "{} written to {}",
+                    counted(rows, "row", "rows"),
                     path.display()
                 );
                 Exit::Ok
@@ -401,12 +409,12 @@ pub(crate) async fn explain(catalog: Option<&Path>, args: ExplainArgs) -> Exit {
         if args.analyze {
             let _ = writeln!(
                 out,
-                "  pruning: {} files read, {} files pruned by statistics, {} row groups pruned, {} matched, {} bytes scanned",
-                m.files_scanned,
-                m.files_pruned,
-                m.row_groups_pruned,
+                "  pruning: {} read, {} pruned by statistics, {} pruned, {} matched, {} scanned",
+                counted(m.files_scanned, "file", "files"),
+                counted(m.files_pruned, "file", "files"),
+                counted(m.row_groups_pruned, "row group", "row groups"),
                 m.row_groups_matched,
-                m.bytes_scanned
+                counted(m.bytes_scanned, "byte", "bytes")
             );
         }
     }

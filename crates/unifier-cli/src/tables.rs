@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use unifier::io::{DatasetKind, TableProviderMetadata};
 
 use crate::manifest::open_catalog;
+use crate::output::counted;
 use crate::{Exit, print_out};
 
 /// Output formats of `tables`.
@@ -74,13 +75,10 @@ pub(crate) fn dataset_line(d: &TableProviderMetadata) -> String {
     parts[0].push(')');
     parts.push(format!("{} columns", d.schema.fields().len()));
     if let Some(files) = d.files {
-        parts.push(format!(
-            "{files} {}",
-            if files == 1 { "file" } else { "files" }
-        ));
+        parts.push(counted(files, "file", "files"));
     }
     if let Some(rows) = d.rows {
-        parts.push(format!("{rows} rows"));
+        parts.push(counted(rows, "row", "rows"));
     }
     if !d.partition_cols.is_empty() {
         parts.push(format!(

@@ -1,11 +1,8 @@
 //! `unifier write` and `unifier changes`: rows into a Delta dataset of the catalog, and
 //! its change feed out (optionally through a cursor that advances once the rows are out).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use arrow::datatypes::SchemaRef;
@@ -72,11 +69,11 @@ pub(crate) struct ChangesArgs {
     format: RowFormat,
 }
 
-/// Counts rows as the writer pulls them; draws `N rows written` on a terminal.
+/// Counts rows as the writer pulls them into a progress bar (rows, rate, elapsed time),
+/// drawn on a terminal only.
 struct Progress {
     inner: SendableRecordBatchStream,
-    rows: Arc<AtomicU64>,
-    draw: bool,
+    bar: indicatif::ProgressBar,
 }
 
 impl futures::Stream for Progress {
@@ -85,13 +82,7 @@ impl futures::Stream for Progress {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let polled = self.inner.as_mut().poll_next(cx);
         if let Poll::Ready(Some(Ok(batch))) = &polled {
-            let n = self
-                .rows
-                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed)
-                + batch.num_rows() as u64;
-            if self.draw {
-                eprint!("\r{n} rows written");
-            }
+            self.bar.inc(batch.num_rows() as u64);
         }
         polled
     }
@@ -168,11 +159,10 @@ pub(crate) async fn write(catalog: Option<&Path>, args: WriteArgs) -> Exit {
         Ok(x) => x,
         Err(exit) => return exit,
     };
-    let draw = std::io::stderr().is_terminal();
+    let bar = crate::output::progress_bar("written");
     let progress = Progress {
         inner: stream,
-        rows: Arc::new(AtomicU64::new(0)),
-        draw,
+        bar: bar.clone(),
     };
     let request = WriteRequest::new(
         WriteTarget::Dataset(args.name.clone()),
@@ -191,9 +181,7 @@ pub(crate) async fn write(catalog: Option<&Path>, args: WriteArgs) -> Exit {
         _ => request,
     };
     let result = unifier.write(request).await;
-    if draw {
-        eprintln!();
-    }
+    bar.finish_and_clear();
     flush(&unifier);
     match result {
         Ok(summary) => print_out(&summary_line(&summary), Exit::Ok),

@@ -28,7 +28,7 @@ fn the_demo_runs_every_step_twice_and_leaves_a_catalog_to_keep_using() {
     }
     // Statistics pruned row groups of the one year read.
     let pruning = out.lines().find(|l| l.contains("pruning:")).unwrap();
-    assert!(pruning.contains("1 files read"), "{pruning}");
+    assert!(pruning.contains("1 file read"), "{pruning}");
     assert!(!pruning.contains(" 0 row groups pruned"), "{pruning}");
 
     // A second run reuses the data and tells the same story from a new table.
