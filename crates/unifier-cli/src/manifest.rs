@@ -197,7 +197,14 @@ impl Manifest {
 
         let policy = match &file.policy {
             Some(table) => {
-                let text = toml::to_string(table).map_err(|e| format!("{shown}: [policy]: {e}"))?;
+                // The section as written, at its own lines, so an error points into the
+                // file; re-serialized only when it is not a `[policy]` table of its own.
+                let text = match policy_section(&text) {
+                    Some(section) => section,
+                    None => {
+                        toml::to_string(table).map_err(|e| format!("{shown}: [policy]: {e}"))?
+                    }
+                };
                 PolicyProfile::from_toml(&text, &format!("{shown} [policy]"))
                     .map_err(|e| crate::chain(&e))?
             }
@@ -562,4 +569,22 @@ fn listing_spec_of(d: &DatasetEntry) -> Result<ListingSpec, String> {
         spec = spec.with_option(key.clone(), value);
     }
     Ok(spec)
+}
+
+/// The body of the manifest's `[policy]` table, preceded by as many empty lines as come
+/// before it, so a TOML error in it names the line of the manifest; `None` when the
+/// policy is not written as a `[policy]` table.
+fn policy_section(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines.iter().position(|line| {
+        let line = line.trim();
+        line.strip_prefix("[policy]")
+            .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
+    })?;
+    let body: Vec<&str> = lines[header + 1..]
+        .iter()
+        .take_while(|line| !line.trim_start().starts_with('['))
+        .copied()
+        .collect();
+    Some("\n".repeat(header + 1) + &body.join("\n"))
 }

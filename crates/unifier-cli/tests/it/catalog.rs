@@ -290,6 +290,18 @@ fn manifest_errors_name_the_file_line_and_key() {
         err.contains("unifier.toml [policy]") && err.contains("`root`"),
         "{err}"
     );
+    // A bad value is shown at its own line of the manifest, not of a copy of the section.
+    std::fs::write(
+        c.manifest(),
+        "# the catalog\n\n[policy]\npreset = \"read_only\"\nmax_sql_bytes = \"lots\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = unifier_in(c.path(), &["tables"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("at line 5, column 17") && err.contains("5 | max_sql_bytes = \"lots\""),
+        "{err}"
+    );
     // An error in the data (not the manifest's text) leaves the others queryable; the
     // broken dataset is listed with its cause, and a query that reads it exits 1.
     let c = Catalog::new(
