@@ -8,7 +8,7 @@ use clap::Args;
 use unifier::diagnostics::EventKind;
 
 use crate::manifest::Manifest;
-use crate::output::{RowFormat, render_rows};
+use crate::output::{RowFormat, TextFormat, render_rows};
 use crate::{Exit, print_out};
 
 #[derive(Debug, Args)]
@@ -21,8 +21,8 @@ pub(crate) struct DiagnosticsArgs {
     #[arg(long, default_value_t = 20)]
     limit: usize,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = RowFormat::Table)]
-    format: RowFormat,
+    #[arg(long, value_enum, default_value_t = TextFormat::Table)]
+    format: TextFormat,
     /// Every column in the table format (csv and json always carry every column).
     #[arg(long)]
     wide: bool,
@@ -127,7 +127,7 @@ pub(crate) fn run(catalog: Option<&Path>, args: DiagnosticsArgs) -> Exit {
             return Exit::Runtime;
         }
     };
-    match render_events(&recorder, kind, args.limit, args.format, args.wide) {
+    match render_events(&recorder, kind, args.limit, args.format.into(), args.wide) {
         Ok(text) => print_out(&text, Exit::Ok),
         Err(e) => {
             eprintln!("error: {e}");

@@ -22,6 +22,31 @@ pub(crate) enum RowFormat {
     Parquet,
 }
 
+/// How commands that print rows to stdout only (`changes`, `diagnostics`, `shell`)
+/// print them: the text formats of [`RowFormat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TextFormat {
+    /// An aligned table.
+    Table,
+    /// CSV with a header line.
+    Csv,
+    /// One JSON array of row objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl From<TextFormat> for RowFormat {
+    fn from(format: TextFormat) -> Self {
+        match format {
+            TextFormat::Table => RowFormat::Table,
+            TextFormat::Csv => RowFormat::Csv,
+            TextFormat::Json => RowFormat::Json,
+            TextFormat::Ndjson => RowFormat::Ndjson,
+        }
+    }
+}
+
 impl RowFormat {
     /// The format a file's extension names (`.csv`, `.json`, `.ndjson`/`.jsonl`,
     /// `.parquet`, `.txt` for the table).

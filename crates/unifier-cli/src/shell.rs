@@ -20,7 +20,7 @@ use unifier::{Params, Unifier};
 
 use crate::diagnostics::render_events;
 use crate::manifest::{Manifest, open_catalog};
-use crate::output::RowFormat;
+use crate::output::{RowFormat, TextFormat};
 use crate::query::{Target, compile_reported, run_compiled};
 use crate::tables::dataset_line;
 use crate::{Exit, print_out};
@@ -28,8 +28,8 @@ use crate::{Exit, print_out};
 #[derive(Debug, Args)]
 pub(crate) struct ShellArgs {
     /// Output format of query results (`.format` changes it).
-    #[arg(long, value_enum, default_value_t = RowFormat::Table)]
-    format: RowFormat,
+    #[arg(long, value_enum, default_value_t = TextFormat::Table)]
+    format: TextFormat,
 }
 
 const HELP: &str = "\
@@ -386,7 +386,7 @@ pub(crate) async fn run(catalog: Option<&Path>, args: ShellArgs) -> Exit {
     let mut shell = Shell {
         unifier,
         interrupts,
-        format: args.format,
+        format: args.format.into(),
         timer: false,
         failed: None,
     };

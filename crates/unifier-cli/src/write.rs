@@ -17,7 +17,7 @@ use unifier::write::{
 use unifier::{Error, ExecutionResult, Params, Unifier};
 
 use crate::manifest::open_catalog;
-use crate::output::{RowFormat, render_rows, summary_line};
+use crate::output::{TextFormat, render_rows, summary_line};
 use crate::query::{flush, open_and_compile, runtime, usage};
 use crate::{Delivery, Exit, deliver, print_out};
 
@@ -65,8 +65,8 @@ pub(crate) struct ChangesArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "ending_version")]
     cursor: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = RowFormat::Table)]
-    format: RowFormat,
+    #[arg(long, value_enum, default_value_t = TextFormat::Table)]
+    format: TextFormat,
 }
 
 /// Counts rows as the writer pulls them into a progress bar (rows, rate, elapsed time),
@@ -267,7 +267,7 @@ pub(crate) async fn changes(catalog: Option<&Path>, args: ChangesArgs) -> Exit {
         }
     };
     let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    let text = match render_rows(&schema, &batches, args.format) {
+    let text = match render_rows(&schema, &batches, args.format.into()) {
         Ok(text) => text,
         Err(e) => {
             eprintln!("error: {e}");
