@@ -10,21 +10,17 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-/// Each workspace crate and the workspace crates it may depend on (normal dependencies).
+/// Each workspace crate and the workspace crates it depends on (normal dependencies):
+/// exactly its edges. An edge not listed is forbidden; an edge listed but not used, or a
+/// crate listed that is not in the workspace, is stale (the table says what the code
+/// does, no more).
 const LAYERS: &[(&str, &[&str])] = &[
     ("unifier-policy", &[]),
     ("unifier-diagnostics", &[]),
-    (
-        "unifier-io-adapter",
-        &["unifier-policy", "unifier-diagnostics"],
-    ),
+    ("unifier-io-adapter", &["unifier-diagnostics"]),
     (
         "unifier-write-pipeline",
-        &[
-            "unifier-policy",
-            "unifier-diagnostics",
-            "unifier-io-adapter",
-        ],
+        &["unifier-diagnostics", "unifier-io-adapter"],
     ),
     (
         "unifier",
@@ -37,7 +33,6 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("unifier-cli", &["unifier"]),
     ("unifier-conformance", &["unifier"]),
-    ("unifier-test-support", &[]),
     ("xtask", &[]),
 ];
 
@@ -80,7 +75,8 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     }
     let metadata: Value =
         serde_json::from_slice(&output.stdout).context("cargo metadata printed invalid json")?;
-    let problems = check(&metadata);
+    let mut problems = check(&metadata);
+    problems.extend(stale(&metadata, LAYERS));
     if problems.is_empty() {
         eprintln!("deps: layer edges and engine versions are in order");
         Ok(())
@@ -90,6 +86,56 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         }
         bail!("{} dependency rule(s) broken", problems.len())
     }
+}
+
+/// Entries of `layers` the workspace in `metadata` does not bear out: a crate that is
+/// not a member, an edge a crate does not have. The table says what the code does.
+pub(crate) fn stale(metadata: &Value, layers: &[(&str, &[&str])]) -> Vec<String> {
+    let empty = Vec::new();
+    let name_of: HashMap<&str, &str> = metadata["packages"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .filter_map(|p| Some((p["id"].as_str()?, p["name"].as_str()?)))
+        .collect();
+    let members: BTreeMap<&str, &str> = metadata["workspace_members"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|id| Some((*name_of.get(id)?, id)))
+        .collect();
+    let mut problems = Vec::new();
+    for (layer, allowed) in layers {
+        let Some(id) = members.get(layer) else {
+            problems.push(format!(
+                "crate `{layer}` in the layer table of xtask/src/deps.rs is not in the workspace; remove it"
+            ));
+            continue;
+        };
+        let node = metadata["resolve"]["nodes"]
+            .as_array()
+            .unwrap_or(&empty)
+            .iter()
+            .find(|n| n["id"].as_str() == Some(id));
+        let used: BTreeSet<&str> = node
+            .and_then(|n| n["deps"].as_array())
+            .unwrap_or(&empty)
+            .iter()
+            .filter(|dep| {
+                dep["dep_kinds"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|k| k["kind"].is_null()))
+            })
+            .filter_map(|dep| name_of.get(dep["pkg"].as_str()?).copied())
+            .collect();
+        for edge in allowed.iter().filter(|a| !used.contains(**a)) {
+            problems.push(format!(
+                "stale edge `{layer}` -> `{edge}` in xtask/src/deps.rs: `{layer}` does not depend on it; remove it from the layer table"
+            ));
+        }
+    }
+    problems
 }
 
 fn family(name: &str, root: &str) -> bool {
@@ -237,6 +283,34 @@ mod tests {
 
     fn metadata(packages: Vec<Value>, nodes: Vec<Value>, members: &[&str]) -> Value {
         json!({"packages": packages, "resolve": {"nodes": nodes}, "workspace_members": members})
+    }
+
+    #[test]
+    fn a_layer_table_saying_more_than_the_code_is_stale() {
+        let m = metadata(
+            vec![
+                package("unifier-policy", "0.1.0"),
+                package("unifier", "0.1.0"),
+            ],
+            vec![
+                node("unifier-policy 0.1.0", &[]),
+                node("unifier 0.1.0", &[]),
+            ],
+            &["unifier-policy 0.1.0", "unifier 0.1.0"],
+        );
+        let table: &[(&str, &[&str])] = &[
+            ("unifier-policy", &[]),
+            ("unifier", &["unifier-policy"]),
+            ("unifier-gone", &[]),
+        ];
+        assert_eq!(
+            stale(&m, table),
+            [
+                "stale edge `unifier` -> `unifier-policy` in xtask/src/deps.rs: `unifier` does not depend on it; remove it from the layer table",
+                "crate `unifier-gone` in the layer table of xtask/src/deps.rs is not in the workspace; remove it",
+            ]
+        );
+        assert_eq!(stale(&m, &table[..1]), Vec::<String>::new());
     }
 
     #[test]
