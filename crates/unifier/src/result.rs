@@ -160,7 +160,7 @@ pub struct Provenance {
     pub plan_hash: String,
     /// Datasets read.
     pub inputs: Vec<String>,
-    /// Gate, planning and execution times.
+    /// Time spent in the policy gate (planning and execution are the next two).
     pub policy_time: Duration,
     /// Planning and verification time.
     pub plan_time: Duration,
