@@ -27,15 +27,20 @@
 //!                            DuckDB's delta extension and polars (a venv under the target dir)
 //! ```
 
+mod bench;
 mod catalog_bench;
 mod deps;
 mod modules;
+mod run;
 mod tidy;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+use crate::bench::{bench, bench_tpch, interop};
+pub(crate) use crate::run::cargo;
+use crate::run::{cargo_step, release, run_built, run_example, target_dir};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -77,58 +82,6 @@ pub(crate) fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace root")
         .to_path_buf()
-}
-
-/// `cargo` as a shell would start it: from `PATH` (the rustup proxy, which reads the
-/// toolchain file), without the variables `cargo run` set for xtask itself (`CARGO`,
-/// `CARGO_PKG_*`, `CARGO_MANIFEST_*`, `LD_LIBRARY_PATH`, `RUSTUP_TOOLCHAIN`, ...). With
-/// them, builds started here and builds started from a shell fingerprint differently and
-/// rebuild DataFusion each time the two alternate in one target directory.
-pub(crate) fn cargo() -> Command {
-    program("cargo")
-}
-
-/// A program started without the variables `cargo run` set for xtask itself. Our own
-/// binaries need this too: a test helper or an example reading `CARGO_MANIFEST_DIR` at
-/// run time would otherwise find xtask's.
-pub(crate) fn program(path: impl AsRef<std::ffi::OsStr>) -> Command {
-    let mut command = Command::new(path);
-    for (key, _) in std::env::vars_os() {
-        let Some(key) = key.to_str() else { continue };
-        let injected = key.starts_with("CARGO_PKG_")
-            || matches!(
-                key,
-                "CARGO"
-                    | "CARGO_MANIFEST_DIR"
-                    | "CARGO_MANIFEST_PATH"
-                    | "CARGO_CRATE_NAME"
-                    | "CARGO_BIN_NAME"
-                    | "CARGO_PRIMARY_PACKAGE"
-                    | "LD_LIBRARY_PATH"
-                    | "RUST_RECURSION_COUNT"
-                    | "RUSTUP_TOOLCHAIN"
-                    | "RUSTUP_TOOLCHAIN_SOURCE"
-            );
-        if injected {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
-/// Runs `cargo <args>` in `root` as the CI step `step`, failing when it fails.
-fn cargo_step(root: &Path, step: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
-    eprintln!("==> {step}");
-    let status = cargo()
-        .current_dir(root)
-        .args(args)
-        .envs(env.iter().copied())
-        .status()
-        .with_context(|| format!("cannot start `{step}`"))?;
-    if !status.success() {
-        bail!("`{step}` failed ({status})");
-    }
-    Ok(())
 }
 
 fn ci(root: &Path) -> Result<()> {
@@ -370,188 +323,6 @@ fn slt(root: &Path, options: &[&str]) -> Result<()> {
     )
 }
 
-/// The python packages `interop` reads with, pinned (the DuckDB extension must match
-/// DuckDB's version).
-const INTEROP_PACKAGES: &[&str] = &[
-    "deltalake==1.6.6",
-    "duckdb==1.5.5",
-    "duckdb-extension-delta==1.5.5",
-    "polars==2.1.0",
-    "pyarrow==26.0.1",
-];
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
-}
-
-/// The python of a venv under the target dir with [`INTEROP_PACKAGES`] installed.
-fn python_venv(root: &Path) -> Result<PathBuf> {
-    let venv = target_dir(root).join("interop/venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        eprintln!("==> python venv at {}", venv.display());
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .context("cannot run python3 (needed for cargo xtask interop)")?;
-        if !made.success() {
-            bail!("python3 -m venv {} failed", venv.display());
-        }
-    }
-    eprintln!("==> pip install {}", INTEROP_PACKAGES.join(" "));
-    let installed = Command::new(&python)
-        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-        .args(INTEROP_PACKAGES)
-        .status()
-        .context("cannot run pip")?;
-    if !installed.success() {
-        bail!(
-            "cannot install {} from PyPI into {} (is the registry reachable?)",
-            INTEROP_PACKAGES.join(", "),
-            venv.display()
-        );
-    }
-    Ok(python)
-}
-
-/// `bench tpch [--sf 1] [--queries 1,3,...] [--runs 3]`: q1–q22 through raw DataFusion,
-/// the facade and DuckDB (python, in the venv under the target dir; skipped with the
-/// reason when PyPI is unreachable) over tpchgen data kept under `target/bench/tpch`.
-fn bench_tpch(root: &Path, options: &[&str]) -> Result<()> {
-    let python = bench_python(root, "bench tpch: DuckDB skipped");
-    let env = python_env(python.as_deref());
-    let bench = target_dir(root).join("bench");
-    let data = bench.join("tpch").display().to_string();
-    let out = bench.display().to_string();
-    let mut args = vec!["--data", &data, "--out", &out];
-    args.extend_from_slice(options);
-    release(root)?;
-    run_example(root, "bench tpch (bench_tpch)", "bench_tpch", &args, &env)
-}
-
-/// The one release build: the `unifier` binary and every example, in one cargo
-/// invocation. The features of dependencies they share (regex through tracing-subscriber's
-/// env filter, libc through rustyline, tracing-subscriber itself, ...) then resolve once,
-/// so DataFusion and deltalake are built once in release for both: `cargo xtask release`
-/// after `cargo xtask bench` (or the other way round) rebuilds nothing. Building
-/// `-p unifier-cli` alone, or one example alone, resolves other features and rebuilds
-/// DataFusion (about 35 minutes here).
-const RELEASE_BUILD: &[&str] = &[
-    "build",
-    "--release",
-    "-p",
-    "unifier-cli",
-    "-p",
-    "unifier",
-    "-p",
-    "unifier-policy",
-    "-p",
-    "unifier-diagnostics",
-    "-p",
-    "unifier-io-adapter",
-    "-p",
-    "unifier-write-pipeline",
-    "--bins",
-    "--examples",
-];
-
-/// The venv's python for a benchmark's comparison, or `None` with `skipped: why` printed.
-fn bench_python(root: &Path, skipped: &str) -> Option<String> {
-    match python_venv(root) {
-        Ok(python) => Some(python.display().to_string()),
-        Err(error) => {
-            eprintln!("{skipped}: {error:#}");
-            None
-        }
-    }
-}
-
-/// The environment that hands a benchmark example its python.
-fn python_env(python: Option<&str>) -> Vec<(&'static str, &str)> {
-    python
-        .map(|p| ("UNIFIER_BENCH_PYTHON", p))
-        .into_iter()
-        .collect()
-}
-
-/// Runs [`RELEASE_BUILD`]; returns the release directory.
-fn release(root: &Path) -> Result<PathBuf> {
-    cargo_step(
-        root,
-        "release build (the binary and the examples, one feature resolution)",
-        RELEASE_BUILD,
-        &[],
-    )?;
-    Ok(target_dir(root).join("release"))
-}
-
-/// Runs a release example built by [`release`].
-fn run_example(
-    root: &Path,
-    step: &str,
-    example: &str,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> Result<()> {
-    let exe = target_dir(root).join("release/examples").join(example);
-    run_built(root, step, &exe, args, env)
-}
-
-/// Runs one of our built binaries from the workspace root as the step `step`, failing
-/// when it fails.
-fn run_built(
-    root: &Path,
-    step: &str,
-    exe: &Path,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> Result<()> {
-    eprintln!("==> {step}");
-    let status = program(exe)
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(root)
-        .status()
-        .with_context(|| format!("cannot run {}", exe.display()))?;
-    if !status.success() {
-        bail!("{step} failed ({status})");
-    }
-    Ok(())
-}
-
-/// Writes tables with unifier, reads them with other engines, compares.
-fn interop(root: &Path) -> Result<()> {
-    let python = python_venv(root).context("interop not run")?;
-    let tables = target_dir(root).join("interop/tables");
-    let tables_arg = tables.display().to_string();
-    cargo_step(
-        root,
-        "write the tables (interop_tables)",
-        &[
-            "run",
-            "-q",
-            "-p",
-            "unifier",
-            "--example",
-            "interop_tables",
-            "--",
-            &tables_arg,
-        ],
-        &[],
-    )?;
-    eprintln!("==> read them with deltalake, duckdb, polars");
-    let checked = Command::new(&python)
-        .arg(root.join("xtask/interop/check.py"))
-        .arg(&tables)
-        .status()
-        .context("cannot run the interop checks")?;
-    if !checked.success() {
-        bail!("interop: a reader disagrees with unifier (see above)");
-    }
-    Ok(())
-}
-
 fn has_nextest() -> bool {
     cargo()
         .args(["nextest", "--version"])
@@ -578,59 +349,4 @@ fn test(root: &Path) -> Result<()> {
         let tests = ["test", "--workspace", "--tests", "--no-fail-fast"];
         cargo_step(root, "cargo test", &tests, &[])
     }
-}
-
-/// Each benchmark and the release examples that make it up, as `(package, example)`.
-const BENCHES: &[(&str, &[(&str, &str)])] = &[
-    ("policy", &[("unifier-policy", "bench_policy")]),
-    (
-        "diagnostics",
-        &[
-            ("unifier-diagnostics", "bench_diagnostics"),
-            ("unifier", "bench_diagnostics_sql"),
-        ],
-    ),
-    ("io", &[("unifier", "bench_io")]),
-    ("delta", &[("unifier", "bench_delta")]),
-    // Not an example: the debug binary, started as a user starts it.
-    ("catalog", &[]),
-    ("tpch", &[("unifier", "bench_tpch")]),
-];
-
-fn bench(root: &Path, which: &[&str]) -> Result<()> {
-    let names: Vec<&str> = BENCHES.iter().map(|(name, _)| *name).collect();
-    let which = if which.is_empty() { &names[..] } else { which };
-    if which.iter().any(|name| *name != "catalog") {
-        release(root)?;
-    }
-    for name in which {
-        let Some((_, runs)) = BENCHES.iter().find(|(n, _)| n == name) else {
-            bail!(
-                "unknown benchmark `{name}`: expected one of {}",
-                names.join(", ")
-            );
-        };
-        if *name == "catalog" {
-            catalog_bench::run(root)?;
-            continue;
-        }
-        if *name == "tpch" {
-            bench_tpch(root, &[])?;
-            continue;
-        }
-        let python = (*name == "delta")
-            .then(|| bench_python(root, "bench delta: python write_deltalake skipped"))
-            .flatten();
-        let env = python_env(python.as_deref());
-        for (_, example) in *runs {
-            run_example(
-                root,
-                &format!("bench {name} ({example})"),
-                example,
-                &[],
-                &env,
-            )?;
-        }
-    }
-    Ok(())
 }

@@ -26,13 +26,16 @@
 
 mod catalog;
 mod cdf;
+mod columns;
 pub mod contract;
 mod cursor;
 mod delta;
+mod delta_spec;
 mod error;
 mod listing;
 mod live;
 mod metadata;
+mod order;
 mod sortcache;
 mod sortcheck;
 mod spec;

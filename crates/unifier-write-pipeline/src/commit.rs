@@ -267,12 +267,7 @@ impl WritePipeline {
             return CommitOutcome::Failed;
         };
         let before = target.version();
-        let latest = target
-            .table
-            .log_store()
-            .get_latest_version(before.unwrap_or(0))
-            .await
-            .ok();
+        let latest = target.latest_version().await;
         let committed = latest.is_some() && latest != before;
         let outcome = if committed {
             CommitOutcome::Committed

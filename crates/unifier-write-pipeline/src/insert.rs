@@ -78,12 +78,7 @@ async fn provider_insert(state: &SessionState, target: &Target, plan: &LogicalPl
     match run.await {
         Ok(batches) => {
             let rows = inserted_rows(&batches);
-            let latest = target
-                .table
-                .log_store()
-                .get_latest_version(before.unwrap_or(0))
-                .await
-                .ok();
+            let latest = target.latest_version().await;
             Ok((latest.filter(|v| Some(*v) != before), rows))
         }
         Err(source) => Err(Error::DataFusion {

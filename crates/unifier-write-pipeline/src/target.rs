@@ -33,6 +33,15 @@ impl Target {
         self.table.version()
     }
 
+    /// The latest version in the log, which a commit since loading may have moved.
+    pub(crate) async fn latest_version(&self) -> Option<u64> {
+        self.table
+            .log_store()
+            .get_latest_version(self.version().unwrap_or(0))
+            .await
+            .ok()
+    }
+
     /// The table's own schema, from its Delta log: the logical types the table stores
     /// (a partition column is a string, not the dictionary DataFusion's scan makes of
     /// it), with the table's nullability.
