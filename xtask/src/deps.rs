@@ -31,8 +31,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "unifier-write-pipeline",
         ],
     ),
-    ("unifier-cli", &["unifier"]),
-    ("unifier-conformance", &["unifier"]),
+    ("unifier-cli", &["unifier", "unifier-tpch"]),
+    ("unifier-conformance", &["unifier", "unifier-tpch"]),
+    // TPC-H data for tests, the demo, the conformance runner and the benches.
+    ("unifier-tpch", &[]),
     ("xtask", &[]),
 ];
 

@@ -13,24 +13,14 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{Array, ArrayRef, Int32Array, RecordBatch};
-use arrow::compute::kernels::temporal::{DatePart, date_part};
-use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
-use arrow::datatypes::SchemaRef;
+use arrow::array::Array;
 use clap::Args;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
-use tpchgen::generators::{
-    CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
-    PartSuppGenerator, RegionGenerator, SupplierGenerator,
-};
-use tpchgen_arrow::{
-    CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow,
-    RecordBatchIterator, RegionArrow, SupplierArrow,
-};
 
 use crate::Exit;
+
+mod data;
+
+use data::generate;
 
 /// The file that marks a directory as the demo's, with the scale its data was made at.
 const MARKER: &str = ".unifier-demo";
@@ -137,170 +127,6 @@ pub(crate) struct DemoArgs {
 }
 
 type Result<T, E = String> = std::result::Result<T, E>;
-
-/// Rows and files written for one table.
-struct Generated {
-    table: &'static str,
-    rows: usize,
-    files: usize,
-}
-
-fn parquet_error(path: &Path) -> impl Fn(parquet::errors::ParquetError) -> String + '_ {
-    move |e| format!("cannot write `{}`: {e}", path.display())
-}
-
-fn properties(max_row_group_size: usize) -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(max_row_group_size))
-        .build()
-}
-
-/// Writes `batches` to one parquet file at `path`; returns the rows written.
-fn write_parquet(
-    path: &Path,
-    schema: SchemaRef,
-    batches: impl Iterator<Item = RecordBatch>,
-    max_row_group_size: usize,
-) -> Result<usize> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
-    }
-    let file = std::fs::File::create(path)
-        .map_err(|e| format!("cannot create `{}`: {e}", path.display()))?;
-    let mut writer = ArrowWriter::try_new(file, schema, Some(properties(max_row_group_size)))
-        .map_err(parquet_error(path))?;
-    let mut rows = 0;
-    for batch in batches {
-        rows += batch.num_rows();
-        writer.write(&batch).map_err(parquet_error(path))?;
-    }
-    writer.close().map_err(parquet_error(path))?;
-    Ok(rows)
-}
-
-/// One table of TPC-H into `data/<table>.parquet`.
-fn write_table<I: RecordBatchIterator>(
-    data: &Path,
-    table: &'static str,
-    batches: I,
-) -> Result<Generated> {
-    let schema = batches.schema().clone();
-    let rows = write_parquet(
-        &data.join(format!("{table}.parquet")),
-        schema,
-        batches,
-        1 << 20,
-    )?;
-    Ok(Generated {
-        table,
-        rows,
-        files: 1,
-    })
-}
-
-/// `orders`, sorted by `o_orderdate` (then `o_orderkey`), one hive-style directory per
-/// year (`o_year=1995/`), small row groups so that statistics can prune them.
-fn write_orders(data: &Path, scale: f64) -> Result<Generated> {
-    let arrow = |e: arrow::error::ArrowError| format!("cannot sort the orders: {e}");
-    let batches = OrderArrow::new(OrderGenerator::new(scale, 1, 1));
-    let schema = batches.schema().clone();
-    let all: Vec<RecordBatch> = batches.collect();
-    let orders = concat_batches(&schema, &all).map_err(arrow)?;
-    let column = |name: &str| -> Result<ArrayRef> {
-        Ok(orders.column(schema.index_of(name).map_err(arrow)?).clone())
-    };
-    let indices = lexsort_to_indices(
-        &[
-            SortColumn {
-                values: column("o_orderdate")?,
-                options: None,
-            },
-            SortColumn {
-                values: column("o_orderkey")?,
-                options: None,
-            },
-        ],
-        None,
-    )
-    .map_err(arrow)?;
-    let sorted = take_record_batch(&orders, &indices).map_err(arrow)?;
-    let years = date_part(
-        sorted.column(schema.index_of("o_orderdate").map_err(arrow)?),
-        DatePart::Year,
-    )
-    .map_err(arrow)?;
-    let years = years
-        .as_any()
-        .downcast_ref::<Int32Array>()
-        .ok_or("the year of o_orderdate is not an int")?;
-    let (mut files, mut start) = (0, 0);
-    while start < sorted.num_rows() {
-        let year = years.value(start);
-        let mut end = start;
-        while end < sorted.num_rows() && years.value(end) == year {
-            end += 1;
-        }
-        let path = data.join(format!("orders/o_year={year}/part-0.parquet"));
-        write_parquet(
-            &path,
-            schema.clone(),
-            std::iter::once(sorted.slice(start, end - start)),
-            256,
-        )?;
-        files += 1;
-        start = end;
-    }
-    Ok(Generated {
-        table: "orders",
-        rows: sorted.num_rows(),
-        files,
-    })
-}
-
-/// All eight TPC-H tables under `data/`.
-fn generate(data: &Path, scale: f64) -> Result<Vec<Generated>> {
-    let batch = 65_536;
-    Ok(vec![
-        write_table(
-            data,
-            "region",
-            RegionArrow::new(RegionGenerator::new(scale, 1, 1)),
-        )?,
-        write_table(
-            data,
-            "nation",
-            NationArrow::new(NationGenerator::new(scale, 1, 1)),
-        )?,
-        write_table(
-            data,
-            "supplier",
-            SupplierArrow::new(SupplierGenerator::new(scale, 1, 1)).with_batch_size(batch),
-        )?,
-        write_table(
-            data,
-            "customer",
-            CustomerArrow::new(CustomerGenerator::new(scale, 1, 1)).with_batch_size(batch),
-        )?,
-        write_table(
-            data,
-            "part",
-            PartArrow::new(PartGenerator::new(scale, 1, 1)).with_batch_size(batch),
-        )?,
-        write_table(
-            data,
-            "partsupp",
-            PartSuppArrow::new(PartSuppGenerator::new(scale, 1, 1)).with_batch_size(batch),
-        )?,
-        write_orders(data, scale)?,
-        write_table(
-            data,
-            "lineitem",
-            LineItemArrow::new(LineItemGenerator::new(scale, 1, 1)).with_batch_size(batch),
-        )?,
-    ])
-}
 
 /// The demo's catalog manifest.
 fn manifest_text(scale: f64) -> String {

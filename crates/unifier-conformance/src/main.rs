@@ -455,10 +455,6 @@ async fn run_file(args: &Args, data: &Path, file: &Path) -> Result<Tally, Error>
 /// field), written into `dir` unless they are all there.
 fn tpch_tbl(dir: &Path) -> Result<(), Error> {
     use std::io::Write;
-    use tpchgen::generators::{
-        CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
-        PartSuppGenerator, RegionGenerator, SupplierGenerator,
-    };
     const SF: f64 = 0.1;
     let io = |path: &Path| {
         let path = path.to_owned();
@@ -479,46 +475,11 @@ fn tpch_tbl(dir: &Path) -> Result<(), Error> {
         out.flush().map_err(io(&partial))?;
         std::fs::rename(&partial, &path).map_err(io(&path))
     };
-    write(
-        "nation",
-        &mut NationGenerator::new(SF, 1, 1).iter().map(|r| r.to_string()),
-    )?;
-    write(
-        "region",
-        &mut RegionGenerator::new(SF, 1, 1).iter().map(|r| r.to_string()),
-    )?;
-    write(
-        "supplier",
-        &mut SupplierGenerator::new(SF, 1, 1)
-            .iter()
-            .map(|r| r.to_string()),
-    )?;
-    write(
-        "customer",
-        &mut CustomerGenerator::new(SF, 1, 1)
-            .iter()
-            .map(|r| r.to_string()),
-    )?;
-    write(
-        "part",
-        &mut PartGenerator::new(SF, 1, 1).iter().map(|r| r.to_string()),
-    )?;
-    write(
-        "partsupp",
-        &mut PartSuppGenerator::new(SF, 1, 1)
-            .iter()
-            .map(|r| r.to_string()),
-    )?;
-    write(
-        "orders",
-        &mut OrderGenerator::new(SF, 1, 1).iter().map(|r| r.to_string()),
-    )?;
-    write(
-        "lineitem",
-        &mut LineItemGenerator::new(SF, 1, 1)
-            .iter()
-            .map(|r| r.to_string()),
-    )
+    for table in unifier_tpch::TABLES {
+        let mut lines = unifier_tpch::tbl_lines(table, SF).expect("a TPC-H table");
+        write(table, &mut lines)?;
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {

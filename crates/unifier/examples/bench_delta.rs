@@ -13,8 +13,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use tpchgen::generators::LineItemGenerator;
-use tpchgen_arrow::{LineItemArrow, RecordBatchIterator};
 use unifier::io::{DeltaTableOptions, FileFormatKind, IfExists, ListingSpec};
 use unifier::policy::{PolicyProfile, Preset};
 use unifier::write::{WriteRequest, WriteSource, WriteTarget};
@@ -26,8 +24,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 fn generate_parquet(rows: u64, path: &std::path::Path) -> Result<u64, Error> {
     // Scale factor 1 is about 6.0M lineitem rows.
     let scale = rows as f64 / 6_001_215.0;
-    let mut batches =
-        LineItemArrow::new(LineItemGenerator::new(scale, 1, 1)).with_batch_size(65_536);
+    let mut batches = unifier_tpch::arrow("lineitem", scale, 65_536).ok_or("no lineitem")?;
     let schema = batches.schema().clone();
     let mut writer =
         parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path)?, schema, None)?;

@@ -289,10 +289,7 @@ async fn bench_pruning(dir: &Path) -> Res<()> {
 
 /// Generates TPC-H `lineitem` at `scale` into one parquet file.
 fn write_lineitem(path: &Path, scale: f64) -> Res<u64> {
-    use tpchgen::generators::LineItemGenerator;
-    use tpchgen_arrow::{LineItemArrow, RecordBatchIterator};
-    let mut batches =
-        LineItemArrow::new(LineItemGenerator::new(scale, 1, 1)).with_batch_size(65_536);
+    let mut batches = unifier_tpch::arrow("lineitem", scale, 65_536).ok_or("no lineitem")?;
     let schema = batches.schema().clone();
     let mut writer = ArrowWriter::try_new(std::fs::File::create(path)?, schema, None)?;
     let mut rows = 0;

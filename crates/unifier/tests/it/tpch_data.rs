@@ -15,22 +15,13 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use serde_json::Value;
-use tpchgen::generators::{
-    CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
-    PartSuppGenerator, RegionGenerator, SupplierGenerator,
-};
-use tpchgen_arrow::{
-    CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow,
-    RecordBatchIterator, RegionArrow, SupplierArrow,
-};
+use unifier_tpch::RecordBatchIterator;
 
 /// Any error of generating or comparing.
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// The TPC-H tables.
-pub(crate) const TABLES: [&str; 8] = [
-    "region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem",
-];
+pub(crate) const TABLES: [&str; 8] = unifier_tpch::TABLES;
 
 /// The text of query `q` (1–22), kept in `testdata/tpch/queries`.
 pub(crate) fn query_text(q: u32) -> Result<String, Error> {
@@ -38,7 +29,7 @@ pub(crate) fn query_text(q: u32) -> Result<String, Error> {
     Ok(std::fs::read_to_string(path)?)
 }
 
-fn write_table<I: RecordBatchIterator>(path: &Path, batches: I) -> Result<(), Error> {
+fn write_table(path: &Path, batches: Box<dyn RecordBatchIterator>) -> Result<(), Error> {
     let partial = path.with_extension("partial");
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
@@ -66,34 +57,8 @@ pub(crate) fn generate(dir: &Path, sf: f64) -> Result<(), Error> {
             continue;
         }
         let started = Instant::now();
-        match table {
-            "region" => write_table(&path, RegionArrow::new(RegionGenerator::new(sf, 1, 1)))?,
-            "nation" => write_table(&path, NationArrow::new(NationGenerator::new(sf, 1, 1)))?,
-            "supplier" => write_table(
-                &path,
-                SupplierArrow::new(SupplierGenerator::new(sf, 1, 1)).with_batch_size(n),
-            )?,
-            "customer" => write_table(
-                &path,
-                CustomerArrow::new(CustomerGenerator::new(sf, 1, 1)).with_batch_size(n),
-            )?,
-            "part" => write_table(
-                &path,
-                PartArrow::new(PartGenerator::new(sf, 1, 1)).with_batch_size(n),
-            )?,
-            "partsupp" => write_table(
-                &path,
-                PartSuppArrow::new(PartSuppGenerator::new(sf, 1, 1)).with_batch_size(n),
-            )?,
-            "orders" => write_table(
-                &path,
-                OrderArrow::new(OrderGenerator::new(sf, 1, 1)).with_batch_size(n),
-            )?,
-            _ => write_table(
-                &path,
-                LineItemArrow::new(LineItemGenerator::new(sf, 1, 1)).with_batch_size(n),
-            )?,
-        }
+        let batches = unifier_tpch::arrow(table, sf, n).ok_or("not a TPC-H table")?;
+        write_table(&path, batches)?;
         eprintln!(
             "generated {table} in {:.1} s",
             started.elapsed().as_secs_f64()
