@@ -78,8 +78,47 @@ fn check_tree(root: &Path) -> Vec<String> {
     }
     for (src, shown) in crate::modules::source_dirs(root) {
         problems.extend(crate::modules::check_src(&src, &shown));
+        let manifest = src.parent().map(|c| c.join("Cargo.toml"));
+        if let Some(text) = manifest.and_then(|m| std::fs::read_to_string(m).ok())
+            && lib_has_no_test_harness(&text)
+        {
+            problems.extend(unit_tests_that_never_run(&src, &shown));
+        }
     }
     problems
+}
+
+/// Whether a crate's `Cargo.toml` sets `test = false` in its `[lib]` section.
+fn lib_has_no_test_harness(manifest: &str) -> bool {
+    let mut in_lib = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_lib = line == "[lib]";
+        } else if in_lib && line.replace(' ', "") == "test=false" {
+            return true;
+        }
+    }
+    false
+}
+
+/// `#[cfg(test)]` in the sources of a library built without a test harness: those
+/// tests never run (the library's tests belong in its `tests/it`).
+fn unit_tests_that_never_run(src: &Path, shown_src: &str) -> Vec<String> {
+    let mut files = Vec::new();
+    crate::modules::rust_files(src, &mut files);
+    files.sort();
+    files
+        .iter()
+        .filter(|file| {
+            std::fs::read_to_string(file).is_ok_and(|text| text.contains("#[cfg(test)]"))
+        })
+        .map(|file| {
+            let inner = file.strip_prefix(src).unwrap_or(file).display();
+            format!(
+                "{shown_src}/{inner}: has #[cfg(test)] but its crate's [lib] sets test = false, so those tests never run; move them into tests/it"
+            )
+        })
+        .collect()
 }
 
 /// The problems of one file; `shown` is its path relative to the workspace root.
@@ -133,6 +172,17 @@ fn check_file(shown: &str, text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_library_without_a_harness_is_found_by_its_lib_section_only() {
+        assert!(lib_has_no_test_harness(
+            "[package]\nname = \"x\"\n\n[lib]\n# why\ntest = false\n"
+        ));
+        assert!(!lib_has_no_test_harness(
+            "[lib]\ndoc = true\n\n[[bin]]\nname = \"x\"\ntest = false\n"
+        ));
+        assert!(!lib_has_no_test_harness("[package]\nname = \"x\"\n"));
+    }
 
     #[test]
     fn the_workspace_is_tidy() {
