@@ -27,6 +27,21 @@ pub enum WriteTarget {
     },
 }
 
+impl WriteTarget {
+    /// The table's name in events and errors: the dataset, or `register_as`, or the
+    /// location.
+    pub fn name(&self) -> &str {
+        match self {
+            WriteTarget::Dataset(name) => name,
+            WriteTarget::Location {
+                location,
+                register_as,
+                ..
+            } => register_as.as_deref().unwrap_or(location),
+        }
+    }
+}
+
 /// Where the rows come from. Neither source is collected in memory: plans stream
 /// through the writer batch by batch.
 pub enum WriteSource {

@@ -37,14 +37,7 @@ impl WritePipeline {
     /// failed `write` event and an `error` event when the write is refused or fails.
     pub async fn write(&self, state: &SessionState, request: WriteRequest) -> Result<WriteSummary> {
         let started = Instant::now();
-        let name = match &request.target {
-            WriteTarget::Dataset(name) => name.clone(),
-            WriteTarget::Location {
-                location,
-                register_as,
-                ..
-            } => register_as.clone().unwrap_or_else(|| location.clone()),
-        };
+        let name = request.target.name().to_owned();
         let mode = request.mode.clone();
         let ran = match self.run(state, request, started).await {
             Ok(ran) => ran,
@@ -76,6 +69,7 @@ impl WritePipeline {
             writer,
             commit,
         } = request;
+        let name = target.name().to_owned();
         let (target, declared, register_as) = match target {
             WriteTarget::Dataset(name) => (self.target(&name)?, None, None),
             WriteTarget::Location {
@@ -84,7 +78,6 @@ impl WritePipeline {
                 register_as,
             } => {
                 let table = open_or_create(&location, &schema, &partition_by).await?;
-                let name = register_as.clone().unwrap_or_else(|| location.clone());
                 let target = Target {
                     name,
                     location,

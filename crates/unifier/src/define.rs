@@ -8,8 +8,6 @@ use unifier_io_adapter::{
     DatasetSpec, DeltaTableOptions, IfExists, SchemaMode, TableProviderMetadata,
 };
 
-use unifier_policy::StatementClass;
-
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::unifier::Unifier;
@@ -91,12 +89,7 @@ impl Unifier {
         if_exists: IfExists,
     ) -> Result<TableProviderMetadata> {
         let register = self.register_options(if_exists);
-        let writes = self
-            .policy
-            .profile()
-            .allowed_classes
-            .contains(&StatementClass::Dml);
-        if writes {
+        if crate::unifier::allows_writes(&self.policy) {
             return Ok(self
                 .io
                 .create_delta(name, schema, options, register)

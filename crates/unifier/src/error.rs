@@ -184,14 +184,17 @@ impl Error {
     /// the facade's own error when it carries one ([`Error::Timeout`]), else
     /// [`Error::Execute`] of `sql`.
     pub fn from_stream(error: datafusion::error::DataFusionError, sql: &str) -> Self {
-        match error {
-            datafusion::error::DataFusionError::External(inner) if inner.is::<Error>() => {
-                *inner.downcast::<Error>().expect("checked")
-            }
-            source => Error::Execute {
-                sql: sql.to_owned(),
-                source: Box::new(source),
+        use datafusion::error::DataFusionError;
+        let source = match error {
+            DataFusionError::External(inner) => match inner.downcast::<Error>() {
+                Ok(ours) => return *ours,
+                Err(other) => DataFusionError::External(other),
             },
+            other => other,
+        };
+        Error::Execute {
+            sql: sql.to_owned(),
+            source: Box::new(source),
         }
     }
 

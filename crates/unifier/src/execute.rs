@@ -123,6 +123,7 @@ impl Unifier {
             timeout_ms: self.profile.runtime.query_timeout_ms,
             sql: query.canonical_sql.clone(),
             fingerprint: Some(query.fingerprint.clone()),
+            text: Some(query.text.clone()),
         };
         Ok(ExecutionResult::Reader {
             schema,

@@ -92,6 +92,7 @@ impl Unifier {
             timeout_ms: self.profile.runtime.query_timeout_ms,
             sql: format!("read files `{location}`"),
             fingerprint: None,
+            text: None,
         };
         Ok(Box::pin(RecordedStream::new(stream, physical, pending)))
     }

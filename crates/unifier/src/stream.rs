@@ -12,8 +12,9 @@ use arrow::record_batch::RecordBatch;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::{RecordBatchStream, SendableRecordBatchStream};
 use futures::{Future, Stream, StreamExt};
-use unifier_diagnostics::{DiagnosticsContext, ErrorEvent, Status};
+use unifier_diagnostics::{DiagnosticsContext, Status};
 
+use crate::audit::{SqlText, record_error};
 use crate::error::Error;
 use crate::metrics::ScanMetrics;
 
@@ -35,6 +36,8 @@ pub(crate) struct Pending {
     pub(crate) sql: String,
     /// The statement's fingerprint (its `error` event's); `None` for a read of files.
     pub(crate) fingerprint: Option<String>,
+    /// The statement as events show it (literals redacted); `None` for a read of files.
+    pub(crate) text: Option<SqlText>,
 }
 
 /// When the stream must have ended.
@@ -60,7 +63,7 @@ pub struct RecordedStream {
     physical: PhysicalPlan,
     rows: Arc<AtomicU64>,
     batches: u64,
-    pending: Option<Pending>,
+    pending: Option<Box<Pending>>,
 }
 
 impl std::fmt::Debug for RecordedStream {
@@ -94,7 +97,7 @@ impl RecordedStream {
             physical,
             rows: Arc::new(AtomicU64::new(0)),
             batches: 0,
-            pending: Some(pending),
+            pending: Some(Box::new(pending)),
         }
     }
 
@@ -115,17 +118,18 @@ impl RecordedStream {
         let error = Error::Timeout { timeout_ms, sql };
         let message = crate::error::error_chain(&error);
         if let Some(p) = &self.pending {
-            p.diag.record(
-                Status::Error,
-                p.started.elapsed(),
-                message.clone(),
-                ErrorEvent {
-                    operation: "execute".into(),
-                    error_kind: error.kind().into(),
-                    sql_fingerprint: p.fingerprint.clone(),
-                },
+            record_error(
+                &p.diag,
+                "execute",
+                &error,
+                p.fingerprint.as_ref(),
+                p.text.as_ref(),
             );
         }
+        let message = match self.pending.as_ref().and_then(|p| p.text.as_ref()) {
+            Some(text) => text.redact(&message),
+            None => message,
+        };
         self.finish(Status::Error, message);
         DataFusionError::External(Box::new(error))
     }

@@ -130,11 +130,7 @@ impl Unifier {
         let io = IoAdapter::new(ctx, profile.scan, recorder)?;
         // What the policy cannot write, no dataset offers (`unifier tables`,
         // `system.datasets`).
-        if !policy
-            .profile()
-            .allowed_classes
-            .contains(&StatementClass::Dml)
-        {
+        if !allows_writes(&policy) {
             io.limit_writes(WriteCapabilities::NONE);
         }
         Ok(Self {
@@ -176,4 +172,12 @@ impl Unifier {
             sort_policy: self.profile.runtime.sort_policy,
         }
     }
+}
+
+/// Whether `policy` lets anything be written (its classes include `dml`).
+pub(crate) fn allows_writes(policy: &Policy) -> bool {
+    policy
+        .profile()
+        .allowed_classes
+        .contains(&StatementClass::Dml)
 }

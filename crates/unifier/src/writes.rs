@@ -7,7 +7,6 @@ use datafusion::execution::SessionState;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{DmlStatement, Expr, LogicalPlan, WriteOp as DfWriteOp};
 use unifier_io_adapter::{DatasetKind, WriteOp};
-use unifier_policy::StatementClass;
 use unifier_write_pipeline::{
     CommitOutcome, WritePath, WriteRequest, WriteSource, WriteSummary, WriteTarget,
 };
@@ -172,12 +171,7 @@ impl Unifier {
     /// by the caller, or a stream). The policy must allow `dml`, and a registered
     /// target must accept the operation.
     pub async fn write(&self, request: WriteRequest) -> Result<WriteSummary> {
-        if !self
-            .policy
-            .profile()
-            .allowed_classes
-            .contains(&StatementClass::Dml)
-        {
+        if !crate::unifier::allows_writes(&self.policy) {
             return Err(Error::WriteDenied {
                 reason: "the policy does not allow the `dml` class (use the writer preset)".into(),
             });
